@@ -1,0 +1,45 @@
+# Backprop Lab: every command sets up what it needs first, and is quick when that is done.
+#   make lab    start JupyterLab on the course's start page
+#   make test   run the whole suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+# nbgrader shells out to alembic, so the venv's bin/ must be on PATH.
+export PATH := $(BIN):$(PATH)
+export JUPYTER_PLATFORM_DIRS := 1
+
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP := $(VENV)/.dev-installed
+START_PAGE := lessons/00_start_here.ipynb
+
+.PHONY: lab test generate lint bench clean-venv
+
+# Reinstall only when the pins or the package metadata change.
+$(RUNTIME_STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+$(DEV_STAMP): $(RUNTIME_STAMP) requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+lab: $(RUNTIME_STAMP)
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" $(LAB_ARGS) $(START_PAGE)
+
+test: $(DEV_STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+generate: $(RUNTIME_STAMP)
+	$(BIN)/python -m autograder generate
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+
+bench: $(DEV_STAMP)
+	$(BIN)/python -m benchmarks
+
+clean-venv:
+	rm -rf $(VENV)

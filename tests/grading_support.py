@@ -1,0 +1,96 @@
+"""Grade a notebook with some solution cells replaced: the suite's way to try answers.
+
+Step tests describe realistic wrong answers (``WrongAnswer``) and one independent correct
+implementation, and check that the real tests (``source/``) score them as they should.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import nbformat
+
+from autograder import course
+from autograder.grading import Report, grade_notebook
+
+
+@dataclass(frozen=True)
+class WrongAnswer:
+    """A realistic mistake: the solution cell ``grade_id`` replaced by ``code``.
+
+    Grading it must fail at least one of that function's test cells (``test_<grade_id>...``),
+    and a failure message must contain ``says`` (the words that name the mistake).
+    """
+
+    grade_id: str
+    code: str
+    says: str
+
+    def __str__(self) -> str:  # shown as the pytest parameter id
+        return f"{self.grade_id}: {self.says[:40]}"
+
+
+def with_answers(assignment_id: str, answers: dict[str, str]):
+    """The exercise notebook with the solution cells named in ``answers`` filled in."""
+    notebook = nbformat.read(course.exercise_notebook(assignment_id), as_version=4)
+    by_id = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in notebook.cells}
+    for grade_id, code in answers.items():
+        if grade_id not in by_id:
+            raise KeyError(f"{assignment_id} has no cell {grade_id!r}")
+        by_id[grade_id].source = code
+    return notebook
+
+
+@cache
+def _grade_frozen(assignment_id: str, frozen_answers: tuple[tuple[str, str], ...]) -> Report:
+    notebook = with_answers(assignment_id, dict(frozen_answers))
+    with tempfile.TemporaryDirectory(prefix="backprop-lab-answers-") as scratch:
+        path = Path(scratch) / f"{assignment_id}.ipynb"
+        nbformat.write(notebook, path)
+        return grade_notebook(path, course.source_notebook(assignment_id))
+
+
+def grade_answers(assignment_id: str, answers: dict[str, str]) -> Report:
+    """Grade the exercise with ``answers`` (grade_id -> code); cached for identical inputs."""
+    return _grade_frozen(assignment_id, tuple(sorted(answers.items())))
+
+
+def solution_answers(assignment_id: str) -> dict[str, str]:
+    """The reference solution's code for every solution cell of an assignment."""
+    notebook = nbformat.read(course.solution_notebook(assignment_id), as_version=4)
+    return {
+        cell.metadata["nbgrader"]["grade_id"]: cell.source
+        for cell in notebook.cells
+        if cell.metadata.get("nbgrader", {}).get("solution")
+    }
+
+
+def tests_of(report: Report, grade_id: str) -> list:
+    """The results of the test cells that check solution cell ``grade_id``."""
+    return [r for r in report.results if r.grade_id.startswith(f"test_{grade_id}")]
+
+
+def assert_loses_points_with_message(assignment_id: str, wrong: WrongAnswer) -> None:
+    """The shared assertion behind every step's wrong-answer tests."""
+    answers = solution_answers(assignment_id)
+    answers[wrong.grade_id] = wrong.code
+    report = grade_answers(assignment_id, answers)
+    assert report.error is None, report.error
+    own_tests = tests_of(report, wrong.grade_id)
+    assert own_tests, f"no test cells named test_{wrong.grade_id}* in {assignment_id}"
+    failed = [r for r in own_tests if not r.passed]
+    assert failed, f"{wrong} scored full marks: {[(r.grade_id, r.points) for r in own_tests]}"
+    messages = [r.message or "" for r in failed]
+    assert any(wrong.says in m for m in messages), (
+        f"expected a message containing {wrong.says!r}, the learner saw: {messages}"
+    )
+
+
+def assert_full_marks(assignment_id: str, answers: dict[str, str]) -> None:
+    report = grade_answers(assignment_id, answers)
+    assert report.error is None, report.error
+    failed = [(r.grade_id, r.message) for r in report.results if not r.passed]
+    assert not failed and report.max_score > 0, failed
