@@ -1,0 +1,32 @@
+"""The set-up behind `make lab` and `make test` is idempotent: once installed, nothing is
+reinstalled until the pins change."""
+
+import subprocess
+
+import pytest
+
+from autograder import course
+
+STAMPS = [".venv/.runtime-installed", ".venv/.dev-installed"]
+
+
+@pytest.mark.parametrize("stamp", STAMPS)
+def test_an_installed_venv_is_up_to_date_for_make(stamp):
+    if not (course.REPO_ROOT / stamp).exists():
+        pytest.skip(f"{stamp} is absent: this suite was not started through `make test`")
+    question = subprocess.run(["make", "--question", stamp], cwd=course.REPO_ROOT)
+    assert question.returncode == 0, f"`make` would reinstall {stamp}: the set-up is not idempotent"
+
+
+def test_changing_the_pins_triggers_a_reinstall():
+    # --what-if pretends requirements.txt changed; --dry-run only prints what make would do.
+    plan = subprocess.run(
+        ["make", "--dry-run", "--what-if=requirements.txt", STAMPS[0]],
+        cwd=course.REPO_ROOT, capture_output=True, text=True, check=True,
+    ).stdout
+    assert "pip install" in plan and "-r requirements.txt" in plan
+
+
+def test_the_torch_pin_is_exact():
+    pins = (course.REPO_ROOT / "requirements.txt").read_text().splitlines()
+    assert "torch==2.13.0" in pins, "an open torch range pulls a multi-GB CUDA build"
