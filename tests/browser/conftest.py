@@ -1,0 +1,139 @@
+"""Fixtures for the browser tests: one JupyterLab server and one Chromium for the whole session.
+
+Chromium is Debian's (``apt-get install chromium``), driven by Playwright; the tests never
+download a browser. Where it is missing the tests skip and say so, except in CI (``CI=true``),
+where a skipped browser test would hide a broken course, so they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import pytest
+
+from autograder import course
+
+from .server import LabServer
+
+CHROMIUM = Path(os.environ.get("BACKPROP_LAB_CHROMIUM", "/usr/bin/chromium"))
+# Flags measured to work as root and offline (../shared/FIELD-NOTES.md).
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+VIEWPORT = {"width": 1366, "height": 900}
+SCREENSHOTS = course.REPO_ROOT / "artifacts" / "screenshots"
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must run the browser tests, but {reason}", pytrace=False)
+    pytest.skip(f"browser tests skipped: {reason}")
+
+
+@pytest.fixture(scope="session")
+def chromium_executable() -> Path:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        _unavailable("the Python package playwright is not installed (pip install -r requirements-dev.txt)")
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        _unavailable(f"Chromium is not at {CHROMIUM} (apt-get install chromium, or set BACKPROP_LAB_CHROMIUM)")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def lab_server(chromium_executable, tmp_path_factory) -> Iterator[LabServer]:
+    """JupyterLab serving a throwaway copy of the course; stopped, with all its kernels, at the end."""
+    server = LabServer(tmp_path_factory.mktemp("jupyterlab")).start()
+    yield server
+    survivors = server.stop()
+    if survivors:
+        pytest.fail(f"processes outlived the JupyterLab server and were killed: {survivors}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_executable) -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    already_running = {p.pid for p in psutil.Process().children(recursive=True)}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium_executable), args=CHROMIUM_FLAGS)
+        yield browser
+        ours = [p for p in psutil.Process().children(recursive=True) if p.pid not in already_running]
+        browser.close()
+    _, alive = psutil.wait_procs(ours, timeout=10)
+    for process in alive:
+        process.kill()
+    if alive:
+        pytest.fail(f"{len(alive)} browser processes outlived Playwright and were killed", pytrace=False)
+
+
+@dataclass
+class Console:
+    """Messages the page logged, and uncaught page errors."""
+
+    messages: list[tuple[str, str]] = field(default_factory=list)
+
+    def errors(self, ignore: tuple[re.Pattern, ...] = ()) -> list[str]:
+        return [
+            text
+            for kind, text in self.messages
+            if kind in ("error", "pageerror") and not any(pattern.search(text) for pattern in ignore)
+        ]
+
+
+@pytest.fixture
+def console() -> Console:
+    return Console()
+
+
+@pytest.fixture
+def page(browser, console, request) -> Iterator:
+    """A fresh browser context and page; its console is recorded, and a screenshot kept on failure."""
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.on("console", lambda message: console.messages.append((message.type, message.text)))
+    page.on("pageerror", lambda error: console.messages.append(("pageerror", str(error))))
+    yield page
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        save_screenshot(page, f"{request.node.name}-FAILED")
+    context.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.rep_call = report
+    return report
+
+
+def screenshot_path(name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
+
+
+def save_screenshot(page, name: str) -> Path:
+    path = screenshot_path(name)
+    page.screenshot(path=str(path))
+    return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_screenshots() -> None:
+    """Screenshots of this run only: old ones would pass for what the course looks like now."""
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
