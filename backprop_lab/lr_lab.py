@@ -1,0 +1,218 @@
+"""The learning-rate lab of lesson 03: retrain XOR as the sliders move and say what happened.
+
+Too small a rate crawls, a good one converges, too large a one oscillates or diverges. The lab
+trains the seed network of :mod:`backprop_lab.mlp` on XOR with full-batch gradient descent,
+draws the loss curve and the decision boundary, and names the outcome in a status line and
+in the figure's title: "converged", "still learning", "oscillating" or "diverged". A diverged
+run is stopped where its loss blew up and drawn as such, never as a NaN axis.
+
+In a lesson::
+
+    from backprop_lab.lr_lab import LearningRateLab
+
+    LearningRateLab()
+
+Testable without a browser: set ``lab.learning_rate.value = 10`` (every change retrains) and
+read ``lab.verdict``, ``lab.status.value``, ``lab.figure`` or :meth:`LearningRateLab.loss_line_data`.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass
+
+import ipywidgets as widgets
+import numpy as np
+from IPython.display import Image, clear_output, display
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+
+from backprop_lab import mlp
+
+#: A run has converged once its final loss is below this (every XOR point is then on its side).
+CONVERGED_LOSS = 0.01
+#: Training stops, diverged, once the loss exceeds its starting value this many times over.
+DIVERGENCE_FACTOR = 1e3
+#: Losses are drawn on a log axis; values below this floor are drawn at the floor.
+LOSS_FLOOR = 1e-10
+#: The oscillation test looks at this final fraction of the run...
+TAIL_FRACTION = 0.25
+#: ... and calls it oscillating when the loss climbed, step by step, by more than this fraction
+#: of its median there: gradient descent with a small enough rate never goes up.
+VISIBLE_RISE = 0.1
+
+COLOURS = {"converged": "#1a7f37", "still learning": "#9a6700", "oscillating": "#bc4c00", "diverged": "#cf222e"}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    kind: str  # one of COLOURS
+    text: str  # for the learner: what happened and what to try
+
+
+def diagnose(losses: np.ndarray, epochs: int) -> Verdict:
+    """Name the outcome of a run whose loss history is ``losses`` (shorter than ``epochs`` when stopped)."""
+    start, final = losses[0], losses[-1]
+    if len(losses) < epochs or not np.isfinite(final):
+        how = "became inf/nan" if not np.isfinite(final) else f"grew {DIVERGENCE_FACTOR:.0f}-fold"
+        return Verdict("diverged", f"diverged at epoch {len(losses) - 1} (loss {how}): lower the rate")
+    if final > start:
+        return Verdict("diverged", f"diverged: the loss rose from {start:.2g} to {final:.2g}; lower the rate")
+    if final < CONVERGED_LOSS:
+        return Verdict("converged", f"converged (loss {final:.2g})")
+    tail = losses[-max(2, int(len(losses) * TAIL_FRACTION)) :]
+    climbed = np.clip(np.diff(tail), 0.0, None).sum()
+    if climbed > VISIBLE_RISE * np.median(tail):
+        return Verdict(
+            "oscillating",
+            f"oscillating (loss jumping between {tail.min():.2g} and {tail.max():.2g}): lower the rate",
+        )
+    return Verdict("still learning", f"still learning (loss {final:.2g}): try more epochs or a larger rate")
+
+
+def run(lr: float, epochs: int, hidden: int, seed: int, output: str) -> tuple[dict, np.ndarray]:
+    """Train a fresh network on XOR; returns the final parameters and the loss history."""
+    params = mlp.init_params(hidden=hidden, seed=seed)
+    start, _ = mlp.loss_and_grads(params, mlp.XOR_X, mlp.XOR_Y, output)
+    losses = mlp.train(params, mlp.XOR_X, mlp.XOR_Y, lr, epochs, output, stop_above=DIVERGENCE_FACTOR * start)
+    return params, losses
+
+
+class LearningRateLab:
+    """Sliders for the learning rate (log scale), epochs, hidden width and seed; two panels."""
+
+    GRID_LIMITS = (-0.5, 1.5)
+
+    def __init__(self, lr: float = 0.2, epochs: int = 2000, hidden: int = 4, seed: int = 0, output: str = "linear"):
+        style = {"description_width": "110px"}
+        layout = {"width": "420px"}
+        self.learning_rate = widgets.FloatLogSlider(
+            value=lr, base=10, min=-3, max=1, step=0.05, description="learning rate", readout_format=".3g",
+            continuous_update=False, style=style, layout=layout,
+        )
+        self.epochs = widgets.IntSlider(
+            value=epochs, min=100, max=5000, step=100, description="epochs", continuous_update=False,
+            style=style, layout=layout,
+        )
+        self.hidden = widgets.IntSlider(
+            value=hidden, min=2, max=16, description="hidden units", continuous_update=False, style=style, layout=layout
+        )
+        self.seed = widgets.IntSlider(
+            value=seed, min=0, max=9, description="seed", continuous_update=False, style=style, layout=layout
+        )
+        self.output_layer = widgets.ToggleButtons(
+            options=list(mlp.OUTPUTS), value=output, description="output", style=style
+        )
+        self.status = widgets.HTML()
+        self.output = widgets.Output()
+        self.figure = Figure(figsize=(10, 3.8))  # not pyplot: Jupyter must not show it a second time
+        self.loss_axes, self.boundary_axes = self.figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.4, 1]})
+        self._build_artists()
+        self.figure.subplots_adjust(left=0.08, right=0.98, bottom=0.22, top=0.9, wspace=0.25)
+        self.verdict: Verdict | None = None
+        self.train_seconds = 0.0
+        for control in self.controls:
+            control.observe(lambda _change: self.update(), names="value")
+        self.update()
+
+    @property
+    def controls(self) -> list[widgets.Widget]:
+        return [self.learning_rate, self.epochs, self.hidden, self.seed, self.output_layer]
+
+    # --- drawing ---------------------------------------------------------------------------
+
+    def _build_artists(self) -> None:
+        ax = self.loss_axes
+        (self.loss_line,) = ax.plot([], [], color="tab:blue", lw=1.5)
+        (self.stop_marker,) = ax.plot([], [], "x", color=COLOURS["diverged"], ms=10, mew=2)
+        ax.axhline(CONVERGED_LOSS, color="0.5", ls=":", lw=1)
+        ax.text(0.99, CONVERGED_LOSS, "converged below this ", transform=ax.get_yaxis_transform(),
+                ha="right", va="bottom", fontsize=8, color="0.4")
+        ax.set_yscale("log")
+        # Plain labels and no minor ticks: mathtext tick labels cost most of a redraw.
+        ax.yaxis.set_major_locator(LogLocator(numticks=6))
+        ax.yaxis.set_minor_locator(NullLocator())
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:.0e}".replace("e-0", "e-")))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("MSE loss")
+        ax.grid(alpha=0.3)
+
+        ax = self.boundary_axes
+        lo, hi = self.GRID_LIMITS
+        self.boundary_image = ax.imshow(
+            np.full((2, 2), np.nan), origin="lower", extent=(lo, hi, lo, hi), vmin=0.0, vmax=1.0, cmap="RdBu_r",
+            interpolation="bilinear",
+        )
+        ax.set_facecolor("0.85")
+        labels = mlp.XOR_Y[:, 0]
+        for label, marker in ((0.0, "o"), (1.0, "s")):
+            points = mlp.XOR_X[labels == label]
+            ax.scatter(points[:, 0], points[:, 1], marker=marker, s=80, c="white", edgecolors="k",
+                       label=f"XOR = {label:.0f}")
+        self.boundary_note = ax.text(0.5, 0.5, "", transform=ax.transAxes, ha="center", va="center", fontsize=10,
+                                     bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"})
+        ax.set_xlabel("x1")
+        ax.set_ylabel("x2")
+        ax.set_title("network output (red = 1, blue = 0)", fontsize=10)
+        ax.legend(loc="upper center", fontsize=8, ncol=2, bbox_to_anchor=(0.5, -0.15))
+
+    def _draw_losses(self, losses: np.ndarray, epochs: int) -> None:
+        finite = np.isfinite(losses)
+        shown = np.clip(np.where(finite, losses, np.nan), LOSS_FLOOR, None)
+        self.loss_line.set_data(np.arange(len(losses)), shown)
+        self.loss_line.set_marker("o" if len(losses) < 50 else "")  # a run stopped early is only a few points
+        if self.verdict.kind == "diverged" and len(losses) < epochs:
+            last_finite = shown[finite][-1] if finite.any() else 1.0
+            self.stop_marker.set_data([len(losses) - 1], [last_finite])
+        else:
+            self.stop_marker.set_data([], [])
+        visible = shown[np.isfinite(shown)]
+        low = min(visible.min(), CONVERGED_LOSS) if visible.size else CONVERGED_LOSS
+        high = max(visible.max(), 1.0) if visible.size else 1.0
+        self.loss_axes.set_xlim(0, epochs)
+        self.loss_axes.set_ylim(low / 2, high * 2)
+
+    def _draw_boundary(self, params: dict) -> None:
+        if self.verdict.kind == "diverged":
+            self.boundary_image.set_data(np.full((2, 2), np.nan))
+            self.boundary_note.set_text("diverged: no boundary to draw")
+        else:
+            self.boundary_image.set_data(mlp.predict_grid(params, self.output_layer.value, *self.GRID_LIMITS, n=61))
+            self.boundary_note.set_text("")
+
+    def update(self) -> None:
+        """Retrain with the current slider values and redraw."""
+        started = time.perf_counter()
+        epochs = self.epochs.value
+        params, losses = run(
+            self.learning_rate.value, epochs, self.hidden.value, self.seed.value, self.output_layer.value
+        )
+        self.train_seconds = time.perf_counter() - started
+        self.verdict = diagnose(losses, epochs)
+        self._draw_losses(losses, epochs)
+        self._draw_boundary(params)
+        colour = COLOURS[self.verdict.kind]
+        self.loss_axes.set_title(f"lr = {self.learning_rate.value:.3g}: {self.verdict.text}", fontsize=10,
+                                 color=colour)
+        self.status.value = f"<b style='color:{colour}'>{self.verdict.text}</b>"
+        with self.output:
+            clear_output(wait=True)
+            display(Image(self.png()))
+
+    # --- reading the lab from code -----------------------------------------------------------
+
+    def png(self, dpi: int = 80) -> bytes:
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", dpi=dpi)
+        return buffer.getvalue()
+
+    def loss_line_data(self) -> tuple[np.ndarray, np.ndarray]:
+        """(epochs, losses) as drawn now."""
+        return np.asarray(self.loss_line.get_xdata()), np.asarray(self.loss_line.get_ydata())
+
+    def widget(self) -> widgets.VBox:
+        return widgets.VBox([*self.controls, self.status, self.output])
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget()._repr_mimebundle_(**kwargs)
