@@ -63,14 +63,18 @@ def run_state(panel: Locator) -> dict:
     return panel.evaluate(_RUN_STATE_JS)
 
 
-def wait_until_run(page: Page, panel: Locator, timeout_ms: int = RUN_TIMEOUT_MS) -> dict:
-    """Wait until nothing is queued or running and the kernel is idle (an error stops a run early)."""
+def wait_until_run(page: Page, panel: Locator, every_cell: bool = True, timeout_ms: int = RUN_TIMEOUT_MS) -> dict:
+    """Wait until nothing is queued or running and the kernel is idle.
+
+    With ``every_cell``, also until every non-empty code cell has run (or an error stopped the run).
+    """
     page.wait_for_function(
-        f"""(panel) => {{
+        f"""([panel, everyCell]) => {{
             const s = ({_RUN_STATE_JS})(panel);
-            return s.queued === 0 && s.idle && s.spinner === 0 && (s.unrun === 0 || s.errors > 0);
+            const finished = !everyCell || s.unrun === 0 || s.errors > 0;
+            return s.queued === 0 && s.idle && s.spinner === 0 && finished;
         }}""",
-        arg=panel.element_handle(),
+        arg=[panel.element_handle(), every_cell],
         timeout=timeout_ms,
         polling=250,
     )
