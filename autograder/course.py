@@ -24,6 +24,27 @@ LESSONS_DIR = "lessons"
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 #: Seconds one cell may run while grading before it counts as an infinite loop.
 CELL_TIMEOUT = 60
+#: Seconds a whole notebook may run while grading: an infinite loop costs this once at most.
+SUBMISSION_TIMEOUT = 180
+
+#: nbgrader's autograde pipeline, with its ``Execute`` replaced by the hardened one.
+AUTOGRADE_PREPROCESSORS = [
+    "autograder.execute.HardenedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "autograder.execute.RecordGradingProblems",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+#: Feedback: hidden tests' tracebacks replaced by their message, then their code removed.
+FEEDBACK_PREPROCESSORS = [
+    "autograder.execute.RedactHiddenTests",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
 
 
 class CourseError(RuntimeError):
@@ -74,6 +95,13 @@ def nbgrader_config(root: Path = REPO_ROOT, db_url: str | None = None) -> Config
     config.ClearSolutions.code_stub = {"python": CODE_STUB}
     config.ExecutePreprocessor.timeout = CELL_TIMEOUT
     config.Execute.timeout = CELL_TIMEOUT
+    config.HardenedExecute.timeout = CELL_TIMEOUT
+    config.HardenedExecute.submission_timeout = SUBMISSION_TIMEOUT
+    config.HardenedExecute.course_root = str(root)
+    config.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS
+    config.GenerateFeedback.preprocessors = FEEDBACK_PREPROCESSORS
+    # The export says which submissions could not be graded, and why (autograder/export.py).
+    config.ExportApp.plugin_class = "autograder.export.StatusCsvExport"
     # A learner who deletes a test cell still gets it graded (restored from the gradebook).
     config.OverwriteCells.add_missing_cells = True
     # Committed solutions carry no outputs: generate them without executing.
@@ -124,3 +152,68 @@ def generate(root: Path = REPO_ROOT, assignments: list[str] | None = None) -> li
             _run_or_raise(api.generate_assignment(assignment_id), f"generating {assignment_id}")
             _generate_solution(api, assignment_id)
     return chosen
+
+
+def fresh_exercise(assignment_id: str, target: Path, root: Path = REPO_ROOT) -> Path:
+    """Write a pristine copy of the exercise to ``target``, generated from ``source/`` in a scratch course."""
+    source_notebook(assignment_id, root)  # a clear error for an unknown assignment
+    with tempfile.TemporaryDirectory(prefix="backprop-lab-fresh-") as scratch:
+        shutil.copytree(root / SOURCE_DIR / assignment_id, Path(scratch) / SOURCE_DIR / assignment_id)
+        generate(Path(scratch), [assignment_id])
+        shutil.copy(Path(scratch) / EXERCISES_DIR / assignment_id / f"{assignment_id}.ipynb", target)
+    return target
+
+
+CONFIG_FILE_TEMPLATE = '''\
+"""nbgrader configuration of a Backprop Lab course (written by `python -m autograder init-course`).
+
+Run every instructor `nbgrader` command from this folder. The settings come from
+autograder.course.nbgrader_config (hardened autograde, feedback without hidden tests,
+an export with a status column); only this course's own choices are below.
+"""
+
+from pathlib import Path
+
+from autograder.course import nbgrader_config
+
+c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
+c.merge(nbgrader_config(Path(__file__).resolve().parent, db_url={db_url!r}))
+c.Exchange.root = {exchange!r}
+'''
+
+
+def write_course_config(course_root: Path, exchange: Path, db_url: str | None = None) -> Path:
+    """Write ``nbgrader_config.py`` for an instructor's course folder."""
+    path = Path(course_root) / "nbgrader_config.py"
+    path.write_text(CONFIG_FILE_TEMPLATE.format(db_url=db_url, exchange=str(exchange)))
+    return path
+
+
+def init_course(course_root: Path, exchange: Path, db_url: str | None = None, root: Path = REPO_ROOT) -> Path:
+    """An instructor's course folder: the assignments' masters and the nbgrader configuration.
+
+    The folder is private to its owner (mode 0700): it holds the gradebook and every
+    student's submission. The exchange is created writable by everyone, as nbgrader needs.
+    """
+    course_root = Path(course_root)
+    course_root.mkdir(parents=True, exist_ok=True)
+    course_root.chmod(0o700)
+    shutil.copytree(root / SOURCE_DIR, course_root / SOURCE_DIR, dirs_exist_ok=True)
+    exchange = Path(exchange)
+    exchange.mkdir(parents=True, exist_ok=True)
+    exchange.chmod(0o777)
+    return write_course_config(course_root, exchange, db_url)
+
+
+def load_course_config(course_root: Path, db_url: str | None = None) -> Config:
+    """The configuration nbgrader would use in ``course_root``: its ``nbgrader_config.py`` if any."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config_file = Path(course_root) / "nbgrader_config.py"
+    if config_file.is_file():
+        config = PyFileConfigLoader(config_file.name, path=str(config_file.parent)).load_config()
+    else:
+        config = nbgrader_config(Path(course_root))
+    if db_url:
+        config.CourseDirectory.db_url = db_url
+    return config

@@ -3,29 +3,27 @@
 This is the engine behind the learner's self-check and the suite's mistake tests. It needs no
 nbgrader course or gradebook: it takes the learner's notebook, puts back every test cell and
 read-only cell from the instructor master in ``source/`` (hidden tests included, so an edited
-or deleted test cell is restored, as nbgrader does), runs the result in a fresh kernel in a
-scratch directory, and scores each test cell with nbgrader's own rule (an error or any stderr
-output scores 0). The learner's file is only read.
+or deleted test cell is restored, as nbgrader does), runs the result with the same hardened
+executor as the course's nbgrader autograde (:class:`autograder.execute.HardenedExecute`:
+sandboxed kernel, one time budget, tamper guard, warnings do not cost points), and scores each
+test cell with nbgrader's own rule. The learner's file is only read.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.utils import determine_grade, is_grade, is_locked, is_solution
 
-from .course import CELL_TIMEOUT
+from .course import CELL_TIMEOUT, SUBMISSION_TIMEOUT
+from .sandbox import GRADING_ENV
 
-#: Set in the kernels that grade a notebook, so that the self-check cell inside does not recurse.
-GRADING_ENV = "BACKPROP_LAB_GRADING"
+__all__ = ["GRADING_ENV", "Report", "TestResult", "grade_notebook", "merge_tests", "score_cells"]
 
 
 @dataclass
@@ -49,6 +47,8 @@ class Report:
     notebook: str
     results: list[TestResult] = field(default_factory=list)
     error: str | None = None
+    #: What went wrong beyond single tests: a time-out, a dead kernel, cells refused as tampering.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -120,6 +120,8 @@ def _failure_message(cell) -> str | None:
     for output in cell.get("outputs", []):
         if output.output_type == "error" and output.ename == "NotImplementedError":
             return "not implemented yet: replace `raise NotImplementedError()` with your code"
+        if output.output_type == "error" and output.ename in ("NotRun", "CellTimeoutError"):
+            return output.evalue or "not run: the cell ran longer than the time limit (an infinite loop?)"
         if output.output_type == "error":
             return f"{output.ename}: {output.evalue}"
         if output.output_type == "stream" and output.name == "stderr":
@@ -148,32 +150,41 @@ def _read_notebook(path: Path):
         raise ValueError(f"{path.name} is not a valid notebook file ({error})") from None
 
 
-def grade_notebook(submission: Path, master: Path, cell_timeout: int = CELL_TIMEOUT) -> Report:
-    """Grade ``submission`` with the tests of ``master`` (a ``source/`` notebook)."""
+def trusted_sources(master) -> dict[str, str]:
+    """The instructor's source of every locked or test cell of ``master``, by grade id."""
+    return {_grade_id(c): c.source for c in master.cells if is_locked(c) or _is_test_cell(c)}
+
+
+def grade_notebook(
+    submission: Path,
+    master: Path,
+    cell_timeout: int = CELL_TIMEOUT,
+    submission_timeout: int = SUBMISSION_TIMEOUT,
+    **executor_options,
+) -> Report:
+    """Grade ``submission`` with the tests of ``master`` (a ``source/`` notebook).
+
+    ``executor_options`` set other traits of :class:`autograder.execute.HardenedExecute`.
+    """
+    from .execute import HardenedExecute  # nbgrader's preprocessors are slow to import
+
     report = Report(notebook=str(submission))
     try:
         learner = _read_notebook(Path(submission))
     except ValueError as error:
         report.error = str(error)
         return report
-    merged = merge_tests(learner, nbformat.read(str(master), as_version=4))
+    master_notebook = nbformat.read(str(master), as_version=4)
+    merged = merge_tests(learner, master_notebook)
     for cell in merged.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
+    executor = HardenedExecute(timeout=cell_timeout, submission_timeout=submission_timeout, **executor_options)
     with tempfile.TemporaryDirectory(prefix="backprop-lab-grade-") as scratch:
-        client = NotebookClient(
-            merged,
-            timeout=cell_timeout,
-            kernel_name="python3",
-            allow_errors=True,
-            resources={"metadata": {"path": scratch}},
-        )
-        reason = None
-        try:
-            client.execute(env={**os.environ, GRADING_ENV: "1"})
-        except CellTimeoutError:
-            reason = f"not run: an earlier cell ran longer than {cell_timeout} s (an infinite loop?)"
-        except DeadKernelError:
-            reason = "not run: the notebook's kernel died (does it call os._exit or exhaust memory?)"
-    report.results = score_cells(merged, unexecuted_reason=reason)
+        trusted = trusted_sources(master_notebook)
+        resources = {"metadata": {"path": scratch}, "backprop_lab": {"trusted_sources": trusted}}
+        executor.preprocess(merged, resources)
+    report.results = score_cells(merged)
+    report.notes = [problem["message"] for problem in resources["backprop_lab"]["problems"]]
+    report.notes += [f"cell {i + 1}: {message}" for i, message in sorted(executor.refusals.items())]
     return report

@@ -25,6 +25,7 @@ def format_report(report: Report) -> str:
         if result.message and not result.passed:
             line += f"\n        {result.message}"
         lines.append(line)
+    lines += [f"NOTE  {note}" for note in report.notes]
     lines.append(f"Score: {report.score:g} / {report.max_score:g}")
     return "\n".join(lines)
 

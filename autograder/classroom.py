@@ -1,0 +1,206 @@
+"""Grade a whole class with nbgrader, in parallel on every core.
+
+nbgrader's ``autograde`` is serial (upstream issues 174 and 1456) and pays its start-up for
+every command. :func:`grade_class` runs nbgrader's own ``Autograde`` converter for one
+(assignment, student) submission at a time in a pool of worker processes, each of which loads
+nbgrader once. Every submission goes through exactly the code and configuration a serial
+``nbgrader autograde`` would use, so the grades are the same; only the order differs. Students
+are created in the gradebook before the workers start, so that no two workers race to create
+the same row. SQLite (the default) and PostgreSQL (``db_url``) both work.
+
+A submission that cannot be graded never stops the batch: it is reported with the reason
+(a notebook that is not valid JSON, a kernel that died), and the grade export says so too.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import course
+
+SUBMITTED_DIR = "submitted"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How grading one submission went."""
+
+    assignment_id: str
+    student_id: str
+    graded: bool
+    seconds: float
+    reason: str = ""  # why it could not be graded, or what to look at
+
+
+@dataclass
+class Summary:
+    outcomes: list[Outcome] = field(default_factory=list)
+    seconds: float = 0.0
+    workers: int = 1
+
+    @property
+    def graded(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.graded]
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.graded]
+
+    def text(self) -> str:
+        lines = [
+            f"graded {len(self.graded)} of {len(self.outcomes)} submissions in {self.seconds:.1f} s "
+            f"on {self.workers} worker{'s' if self.workers != 1 else ''}"
+        ]
+        noted = [o for o in self.graded if o.reason]
+        if noted:
+            lines.append(f"graded with a problem ({len(noted)}):")
+            lines += [f"  {o.student_id} / {o.assignment_id}: {o.reason}" for o in noted]
+        if self.failed:
+            lines.append(f"could not be graded ({len(self.failed)}):")
+            lines += [f"  {o.student_id} / {o.assignment_id}: {o.reason}" for o in self.failed]
+        return "\n".join(lines)
+
+
+def find_submissions(root: Path, assignments: Iterable[str] = (), students: Iterable[str] = ()) -> list[tuple]:
+    """(assignment, student) of every folder ``submitted/<student>/<assignment>`` under ``root``."""
+    wanted_assignments, wanted_students = set(assignments), set(students)
+    found = []
+    for folder in sorted((Path(root) / SUBMITTED_DIR).glob("*/*")):
+        student, assignment = folder.parent.name, folder.name
+        chosen_assignment = not wanted_assignments or assignment in wanted_assignments
+        chosen_student = not wanted_students or student in wanted_students
+        if folder.is_dir() and chosen_assignment and chosen_student:
+            found.append((assignment, student))
+    return found
+
+
+def invalid_notebooks(folder: Path) -> list[str]:
+    """Why each notebook in ``folder`` cannot be read, if any cannot."""
+    import nbformat
+
+    problems = []
+    for path in sorted(folder.glob("*.ipynb")):
+        try:
+            nbformat.read(str(path), as_version=4)
+        except Exception as error:  # nbformat raises several unrelated types here
+            problems.append(f"{path.name} is not a valid notebook ({type(error).__name__}: {str(error)[:120]})")
+    return problems
+
+
+# --- one worker -------------------------------------------------------------------------
+
+_worker_api = None
+
+
+def _start_worker(root: str, db_url: str | None, overrides: dict) -> None:
+    global _worker_api
+    config = course.load_course_config(Path(root), db_url)
+    for section, values in overrides.items():
+        for name, value in values.items():
+            setattr(config[section], name, value)
+    _worker_api = course.nbgrader_api(config)
+
+
+def _grade_one(assignment_id: str, student_id: str, root: str) -> Outcome:
+    started = time.perf_counter()
+    unreadable = invalid_notebooks(Path(root) / SUBMITTED_DIR / student_id / assignment_id)
+    result = _worker_api.autograde(assignment_id, student_id, force=True, create=True)
+    seconds = time.perf_counter() - started
+    if unreadable:
+        return Outcome(assignment_id, student_id, False, seconds, "; ".join(unreadable))
+    if not result.get("success"):
+        return Outcome(assignment_id, student_id, False, seconds, _last_error(result))
+    return Outcome(assignment_id, student_id, True, seconds)
+
+
+def _last_error(result: dict) -> str:
+    text = result.get("error") or result.get("log") or "autograde failed"
+    lines = [line for line in text.splitlines() if line.strip()]
+    errors = [line for line in lines if "Error" in line or "ERROR" in line]
+    return (errors or lines or ["autograde failed"])[-1].strip()[:300]
+
+
+# --- the class --------------------------------------------------------------------------
+
+
+def _create_students(db_url: str, students: set[str]) -> None:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gradebook:
+        for student in sorted(students):
+            gradebook.update_or_create_student(student)
+
+
+def _flagged_reasons(db_url: str) -> dict[tuple[str, str], str]:
+    from .export import grading_problems
+
+    return grading_problems(db_url)
+
+
+def grade_class(
+    root: Path,
+    assignments: Iterable[str] = (),
+    students: Iterable[str] = (),
+    workers: int | None = None,
+    db_url: str | None = None,
+    progress: bool = True,
+    overrides: dict | None = None,
+    on_done: Callable[[Outcome], None] | None = None,
+) -> Summary:
+    """Autograde every submission under ``root/submitted`` with nbgrader, ``workers`` at a time.
+
+    ``overrides`` maps configuration sections to traits (``{"HardenedExecute": {"timeout": 5}}``).
+    """
+    root = Path(root).resolve()
+    db_url = course.load_course_config(root, db_url).CourseDirectory.db_url
+    jobs = find_submissions(root, assignments, students)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
+    summary = Summary(workers=workers)
+    if not jobs:
+        return summary
+    _create_students(db_url, {student for _, student in jobs})
+    started = time.perf_counter()
+    context = multiprocessing.get_context("fork")
+    bar = _progress_bar(len(jobs), progress)
+    with ProcessPoolExecutor(workers, context, _start_worker, (str(root), db_url, overrides or {})) as pool:
+        futures = [pool.submit(_grade_one, assignment, student, str(root)) for assignment, student in jobs]
+        for future in as_completed(futures):
+            outcome = future.result()
+            summary.outcomes.append(outcome)
+            bar.update(1)
+            if on_done:
+                on_done(outcome)
+    bar.close()
+    summary.seconds = time.perf_counter() - started
+    reasons = _flagged_reasons(db_url)
+    summary.outcomes = sorted(
+        (
+            Outcome(o.assignment_id, o.student_id, o.graded, o.seconds,
+                    o.reason or reasons.get((o.assignment_id, o.student_id), ""))
+            for o in summary.outcomes
+        ),
+        key=lambda o: (o.assignment_id, o.student_id),
+    )
+    return summary
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int, shown: bool):
+    if not shown:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="notebook", desc="autograding", dynamic_ncols=True)

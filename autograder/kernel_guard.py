@@ -1,0 +1,61 @@
+"""Runs inside a grading kernel: puts back what the tests rely on before every test cell.
+
+The grader imports this module in the kernel before any learner code runs (the "preamble"),
+right after running the assignment's locked set-up cell, and calls :func:`arm`. Before each
+test cell it calls :func:`rearm`, which
+
+* puts the modules recorded by :func:`arm` back into ``sys.modules`` (a submission that swapped
+  ``sys.modules["numpy"]`` or ``sys.modules["autograder.checks"]`` gets the real ones back);
+* runs the set-up cell again in the notebook's namespace, so ``np``, ``check_close`` and the
+  other names the tests use are bound to the real objects, whatever the learner rebound;
+* runs the check helpers' own guard, which raises :class:`autograder.checks.Tampering` when a
+  numpy function was replaced in place (``np.allclose = ...``): the test cell then scores 0.
+
+The learner's cells never see this module under a name they can guess (the grader binds it to
+a random name), and :mod:`autograder.tamper` refuses the constructs that could reach it.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+
+#: Modules (and their submodules) whose entries in ``sys.modules`` are restored.
+WATCHED_PACKAGES = ("numpy", "torch", "autograder")
+
+_trusted_modules: dict[str, types.ModuleType] = {}
+_setup_code: list[types.CodeType] = []
+
+
+def _watched(name: str) -> bool:
+    return any(name == package or name.startswith(package + ".") for package in WATCHED_PACKAGES)
+
+
+def arm(setup_source: str) -> None:
+    """Record the real modules and the set-up code; called once, before any learner code."""
+    _trusted_modules.clear()
+    _trusted_modules.update({name: module for name, module in sys.modules.items() if _watched(name)})
+    _setup_code[:] = [compile(setup_source, "<grader set-up>", "exec")]
+
+
+def rearm(namespace: dict) -> None:
+    """Restore the modules and the names the tests use, then check numpy is untouched."""
+    for name in [name for name in sys.modules if _watched(name) and name not in _trusted_modules]:
+        del sys.modules[name]  # a module the learner added under a watched name
+    sys.modules.update(_trusted_modules)
+    for code in _setup_code:
+        exec(code, namespace)
+    checks = _trusted_modules.get("autograder.checks")
+    if checks is not None:
+        checks._guard()
+
+
+class _ReadOnlyModule(types.ModuleType):
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{self.__name__} is read-only")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{self.__name__} is read-only")
+
+
+sys.modules[__name__].__class__ = _ReadOnlyModule
