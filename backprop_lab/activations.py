@@ -178,6 +178,13 @@ class Curve:
     kinks: tuple[float, ...] = field(default=())  # points where the function has no derivative
     note: str = ""
 
+    def points_away_from_kinks(self, margin=1e-3):
+        """The plotted x values farther than ``margin`` from every kink: where a slope can be measured."""
+        keep = np.ones(self.x.shape, dtype=bool)
+        for kink in self.kinks:
+            keep &= np.abs(self.x - kink) > margin
+        return self.x[keep]
+
 
 LEAKY_ALPHA_SHOWN = 0.1  # the plots use a larger alpha than the default 0.01 so the slope is visible
 
@@ -224,12 +231,13 @@ def saturated(derivative_values, threshold=SATURATION_THRESHOLD):
     return np.abs(derivative_values) < threshold
 
 
-def saturation_edges(name, threshold=SATURATION_THRESHOLD):
-    """The x values where curve ``name`` enters or leaves saturation (sign changes of the mask)."""
+def saturated_intervals(name, threshold=SATURATION_THRESHOLD):
+    """The stretches of the plotted range of curve ``name`` where it is saturated, as (first x, last x)."""
     curve = CURVES[name]
     mask = saturated(curve.derivative(curve.x), threshold)
-    changes = np.flatnonzero(np.diff(mask.astype(int)))
-    return [float((curve.x[i] + curve.x[i + 1]) / 2) for i in changes]
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(int), [0]])))
+    runs = zip(edges[::2], edges[1::2], strict=True)  # [start, stop) index pairs of each saturated run
+    return [(float(curve.x[start]), float(curve.x[stop - 1])) for start, stop in runs]
 
 
 def plot_curve(name, axes, threshold=SATURATION_THRESHOLD):
