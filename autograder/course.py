@@ -20,6 +20,8 @@ EXERCISES_DIR = "exercises"
 SOLUTIONS_DIR = "solutions"
 LESSONS_DIR = "lessons"
 
+#: Set in the kernels that grade a notebook, so that the self-check cell inside does nothing.
+GRADING_ENV = "BACKPROP_LAB_GRADING"
 #: The stub a learner sees in place of each solution region.
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 #: Seconds one cell may run while grading before it counts as an infinite loop.

@@ -84,6 +84,10 @@ class HardenedExecute(Execute):
     )
     scan_for_tampering = Bool(True, help="Do not run learner cells that tamper with the grader.").tag(config=True)
 
+    def __init__(self, **kwargs):
+        kwargs.setdefault("shutdown_kernel", "immediate")  # nothing to save: do not wait for a clean exit
+        super().__init__(**kwargs)
+
     # --- the notebook ---------------------------------------------------------------------
 
     def preprocess(self, nb, resources=None, km=None):

@@ -20,8 +20,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.utils import determine_grade, is_grade, is_locked, is_solution
 
-from .course import CELL_TIMEOUT, SUBMISSION_TIMEOUT
-from .sandbox import GRADING_ENV
+from .course import CELL_TIMEOUT, GRADING_ENV, SUBMISSION_TIMEOUT
 
 __all__ = ["GRADING_ENV", "Report", "TestResult", "grade_notebook", "merge_tests", "score_cells"]
 

@@ -34,8 +34,8 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Dict, Integer, Unicode
 
-#: Set in grading kernels (the self-check cell inside a graded notebook then does nothing).
-GRADING_ENV = "BACKPROP_LAB_GRADING"
+from .course import GRADING_ENV
+
 #: Sandbox uids are drawn from this range, far above any real account.
 UID_RANGE = (1_500_000_000, 1_900_000_000)
 

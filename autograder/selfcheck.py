@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import course
-from .grading import GRADING_ENV, Report, grade_notebook
+from .course import GRADING_ENV
+
+if TYPE_CHECKING:  # grading imports nbgrader (seconds): only when a notebook is really checked
+    from .grading import Report
 
 
 def format_report(report: Report) -> str:
@@ -48,6 +52,8 @@ def check_my_work(assignment_id: str, notebook: str | os.PathLike | None = None)
         print(f"Nothing to check: {path} does not exist. Save the notebook first.")
         return None
     print(f"Checking the last saved version of {path.name} (save first: Ctrl+S)...")
+    from .grading import grade_notebook
+
     report = grade_notebook(path, course.source_notebook(assignment_id))
     print(format_report(report))
     return report
