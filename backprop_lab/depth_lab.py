@@ -111,12 +111,14 @@ def _plottable(values: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(values) & (values > 0), values, np.nan)
 
 
-def _log_limits(values: np.ndarray) -> tuple[float, float]:
+def _log_limits(values: np.ndarray, min_decades: float = 2.0) -> tuple[float, float]:
+    """Log-axis limits around the finite values, at least ``min_decades`` decades tall."""
     shown = values[np.isfinite(values)]
     if shown.size == 0:
         return 1e-3, 1e3
-    low, high = shown.min(), shown.max()
-    return low / 5, high * 5
+    low, high = np.log10(shown.min()) - 0.5, np.log10(shown.max()) + 0.5
+    missing = max(0.0, min_decades - (high - low)) / 2
+    return 10 ** (low - missing), 10 ** (high + missing)
 
 
 class DepthLab:
@@ -170,7 +172,7 @@ class DepthLab:
         (self.gap_marks,) = self.grad_axes.plot([], [], "x", color="C3", ms=8, label="zero, inf or nan")
         self.grad_axes.set(xlabel="layer (1 = next to the input)", ylabel="‖dL/dW‖", title="gradient norm per layer")
         self.grad_axes.grid(True, which="major", alpha=0.3)
-        (self.loss_line,) = self.loss_axes.semilogy([], [], color="C1", label="training loss")
+        (self.loss_line,) = self.loss_axes.semilogy([], [], ".-", ms=4, color="C1", label="training loss")
         self.baseline_line = self.loss_axes.axhline(1.0, color="grey", ls="--", label="predict the mean")
         (self.diverged_mark,) = self.loss_axes.plot([], [], "x", color="C3", ms=10, label="overflowed")
         self.loss_axes.set(xlabel="SGD step", ylabel="MSE", title=f"{STEPS} steps of SGD (lr {LEARNING_RATE})")

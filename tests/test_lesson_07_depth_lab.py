@@ -1,0 +1,153 @@
+"""Lesson 07's depth lab shows what the lesson claims, and the claims hold on the reference code
+(backprop_lab.deep_nets): sigmoid gradients vanish with depth, He-initialised ReLU keeps them
+within an order of magnitude, residual connections carry gradients through sigmoid layers."""
+
+import numpy as np
+import pytest
+
+from backprop_lab import deep_nets
+from backprop_lab.depth_lab import DepthLab, diagnose
+
+
+def _set(lab, **settings):
+    for name, value in settings.items():
+        control = {**lab.sliders, **lab.dropdowns, **lab.toggles}[name]
+        control.value = value
+    return lab.report
+
+
+@pytest.fixture(scope="module")
+def lab():
+    return DepthLab()
+
+
+def test_moving_the_depth_slider_redraws_both_panels(lab):
+    _set(lab, depth=10, activation="sigmoid", init="naive", residual=False, clip=False)
+    layers_before = lab.grad_line.get_xdata().copy()
+    norms_before = lab.grad_line.get_ydata().copy()
+    image_before = lab.image.value
+    lab.sliders["depth"].value = 30
+    assert len(lab.grad_line.get_xdata()) == 30 and len(layers_before) == 10
+    assert not np.allclose(lab.grad_line.get_ydata()[-10:], norms_before, equal_nan=True)
+    assert lab.image.value != image_before, "the displayed PNG must be re-rendered"
+    assert len(lab.loss_line.get_ydata()) > 0
+
+
+def test_changing_the_activation_changes_the_plotted_norms(lab):
+    _set(lab, depth=20, activation="sigmoid", init="xavier", residual=False)
+    sigmoid = lab.grad_line.get_ydata().copy()
+    lab.dropdowns["activation"].value = "tanh"
+    assert not np.allclose(lab.grad_line.get_ydata(), sigmoid, equal_nan=True)
+
+
+def test_sigmoid_with_naive_init_at_depth_30_is_reported_as_vanishing(lab):
+    report = _set(lab, depth=30, activation="sigmoid", init="naive", residual=False)
+    assert report.verdict == "vanishing"
+    assert report.norms[0] / report.norms[-1] < 1e-3
+    assert "gradients vanish" in lab.status.value and "layer 1 gets" in lab.status.value
+
+
+def test_relu_with_he_init_stays_within_an_order_of_magnitude(lab):
+    report = _set(lab, depth=30, activation="relu", init="he", residual=False)
+    assert report.verdict == "healthy", report.message
+    assert report.norms.max() / report.norms.min() < 10
+    assert "gradients flow" in lab.status.value
+
+
+def test_residual_connections_rescue_sigmoid(lab):
+    plain = _set(lab, depth=30, activation="sigmoid", init="naive", residual=False)
+    residual = _set(lab, residual=True)
+    assert plain.verdict == "vanishing" and residual.verdict == "healthy", residual.message
+    assert residual.norms[0] / residual.norms[-1] > 100 * plain.norms[0] / plain.norms[-1]
+
+
+def test_exploding_settings_are_reported_and_plotted_sanely(lab):
+    tanh = _set(lab, depth=30, activation="tanh", init="naive", residual=False)
+    assert tanh.verdict == "exploding"
+    relu = _set(lab, depth=50, activation="relu", init="naive", width=64)
+    assert relu.verdict == "exploding"
+    assert np.isnan(relu.losses).any(), "the SGD run overflows: the loss panel must mark it"
+    assert len(lab.diverged_mark.get_xdata()) == 1
+    low, high = lab.loss_axes.get_ylim()
+    assert np.isfinite([low, high]).all() and 0 < low < high
+    _set(lab, width=32)
+
+
+def test_clipping_keeps_the_training_run_finite(lab):
+    _set(lab, depth=30, activation="relu", init="naive", residual=False, clip=False)
+    assert np.isnan(lab.report.losses).any()
+    _set(lab, clip=True)
+    assert np.isfinite(lab.report.losses).all()
+    _set(lab, clip=False)
+
+
+def test_diagnose_handles_zeros_and_overflow():
+    assert diagnose(np.array([1.0, np.inf, 2.0]))[0] == "exploding"
+    assert diagnose(np.array([0.0, 1e-3, 1.0]))[0] == "vanishing"
+    assert diagnose(np.array([1e-12, 1e-11, 1e-10]))[0] == "vanishing"
+    verdict, message = diagnose(np.array([0.5, 1.0, 2.0]))
+    assert verdict == "healthy" and "layer 1 gets 2e-01 of the last layer's norm" in message
+
+
+def test_zero_gradients_are_marked_not_dropped(lab):
+    lab._draw_gradients(np.array([0.0, 1.0, np.inf, 2.0]))
+    xs, ys = lab.gap_marks.get_data()
+    assert list(xs) == [1, 3]
+    low, high = lab.grad_axes.get_ylim()
+    assert ys[0] == low and ys[1] == high
+    lab.update()
+
+
+# --- the lesson's claims, on the reference ---------------------------------------------------
+
+
+def _norms(depth, activation, init, residual=False, width=32, seed=0):
+    rng = np.random.default_rng(seed)
+    X, y = deep_nets.regression_task(64, width, rng)
+    weights = deep_nets.network_weights(depth, width, init, rng, residual)
+    return deep_nets.layer_grad_norms(weights, X, y, activation, residual)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_sigmoid_gradient_norms_fall_with_depth_under_naive_init(seed):
+    norms = _norms(30, "sigmoid", "naive", seed=seed)
+    assert norms[0] < 1e-2 * norms[-1]
+    assert np.corrcoef(np.arange(30), np.log(norms))[0, 1] > 0.9, "the decay is steady, layer after layer"
+
+
+def test_relu_with_he_init_stays_within_10x_across_30_layers_for_most_networks():
+    spreads = np.array([(lambda n: n.max() / n.min())(_norms(30, "relu", "he", seed=seed)) for seed in range(20)])
+    assert np.median(spreads) < 10 and np.mean(spreads < 10) >= 0.75 and spreads.max() < 1e3
+
+
+def test_sigmoid_with_xavier_decays_like_a_quarter_per_layer():
+    # sigma' <= 1/4 and Xavier keeps ||W|| about 1: the decay per layer is at most about 4x.
+    norms = _norms(30, "sigmoid", "xavier")
+    per_layer = (norms[0] / norms[-2]) ** (1 / 28)
+    assert 0.15 < per_layer <= 0.3
+
+
+def test_he_relu_preserves_the_spread_of_activations_and_naive_scales_do_not():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 256))
+    he = deep_nets.activation_stds(deep_nets.init_weights([256] * 21, "he", rng), X, "relu")
+    assert 0.5 < he[-1] / he[0] < 2
+    small = deep_nets.activation_stds(deep_nets.init_weights([256] * 21, "small", rng), X, "relu")
+    assert small[-1] < 1e-15 * small[0]
+    large = deep_nets.activation_stds(deep_nets.init_weights([256] * 21, "naive", rng), X, "relu")
+    assert large[-1] > 1e15 * large[0]
+
+
+def test_xavier_tanh_shrinks_only_slowly_like_one_over_sqrt_2l():
+    # Var(z_{l+1}) = E[tanh(z_l)^2] ~ q - 2q^2 for small q, so q_l ~ 1/(2l): polynomial, not geometric.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 256))
+    stds = deep_nets.activation_stds(deep_nets.init_weights([256] * 41, "xavier", rng), X, "tanh")
+    layers = np.arange(1, len(stds) + 1)
+    assert len(stds) == 39 and np.allclose(stds[10:], 1 / np.sqrt(2 * layers[10:]), rtol=0.15)
+
+
+def test_residual_identity_path_keeps_gradients_from_vanishing():
+    plain = _norms(30, "sigmoid", "xavier")
+    residual = _norms(30, "sigmoid", "xavier", residual=True)
+    assert residual[0] / residual[-1] > 1e10 * plain[0] / plain[-1]
