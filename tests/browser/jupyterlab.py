@@ -16,11 +16,13 @@ IDLE_INDICATOR = '.jp-Notebook-ExecutionIndicator[data-status="idle"]'
 RUN_TIMEOUT_MS = 120_000
 OPEN_TIMEOUT_MS = 60_000
 
-#: Output a learner sees in red: an exception, or text written to stderr.
-ERROR_OUTPUT = (
-    '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"], '
-    '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
-)
+#: Output a learner sees in red. JupyterLab renders an exception's traceback and text written
+#: to stderr alike, as this mime type.
+ERROR_OUTPUT = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+
+#: Browser console errors that are not the course's fault, each with why. None are needed so far;
+#: add a pattern only with the reason it is harmless.
+HARMLESS_CONSOLE_ERRORS: tuple[re.Pattern, ...] = ()
 
 _RUN_STATE_JS = """
 (panel) => {
@@ -31,7 +33,7 @@ _RUN_STATE_JS = """
   return {
     queued: prompts.filter(p => p.includes('*')).length,
     unrun: prompts.filter((p, i) => !/\\[\\d+\\]/.test(p) && sources[i].trim() !== '').length,
-    errors: panel.querySelectorAll('[data-mime-type="application/vnd.jupyter.error"]').length,
+    errors: panel.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').length,
     idle: /\\|\\s*Idle/.test(status ? status.textContent : ''),
     spinner: panel.querySelectorAll('.jp-Spinner').length,
   };
@@ -92,6 +94,18 @@ def error_outputs(scope: Locator) -> list[str]:
     texts = scope.locator(ERROR_OUTPUT).all_inner_texts()
     broken_widgets = scope.get_by_text(re.compile(r"Error displaying widget|Failed to display Jupyter Widget")).count()
     return [t.strip()[-600:] for t in texts] + ["a widget failed to display"] * broken_widgets
+
+
+def log_console_entries(page: Page) -> list[str]:
+    """What the log console holds: where a widget callback's exception goes when it is not
+    raised inside an ``Output`` widget. The status bar shows a count only when there is something."""
+    status_item = page.locator(".jp-LogConsoleStatusItem")
+    if status_item.count() == 0 or "lm-mod-hidden" in (status_item.get_attribute("class") or ""):
+        return []
+    status_item.click()
+    entries = page.locator(".jp-LogConsolePanel .jp-OutputArea-output")
+    entries.first.wait_for()
+    return [text.strip()[-600:] for text in entries.all_inner_texts()]
 
 
 def code_cells(panel: Locator) -> list[Locator]:
@@ -161,7 +175,9 @@ def wait_for_new_figure(page: Page, cell: Locator, before: Figure, what: str, ti
             polling=100,
         )
     except Exception as error:  # noqa: BLE001 - re-raised with what the learner did
-        raise AssertionError(f"the figure did not change after {what}") from error
+        shown = "\n---\n".join(error_outputs(cell))
+        message = f"the figure did not change after {what}" + (f"; the cell shows:\n{shown}" if shown else "")
+        raise AssertionError(message) from error
     settle(page)
     return figure_of(cell)
 

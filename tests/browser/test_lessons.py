@@ -29,7 +29,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
-def test_lesson_in_jupyterlab(page, lab_server, lesson):
+def test_lesson_in_jupyterlab(page, lab_server, console, lesson):
     """Run all, then use every lab and answer a quiz: nothing red anywhere, every figure responds."""
     panel = lab.open_notebook(page, lab_server.lab_url(f"{course.LESSONS_DIR}/{lesson.name}"))
     state = lab.run_all(page, panel)
@@ -50,6 +50,9 @@ def test_lesson_in_jupyterlab(page, lab_server, lesson):
         save_screenshot(page, f"{name}-after")
 
     answer_a_quiz(page, panel, lesson)
+    logged = "\n---\n".join(lab.log_console_entries(page))
+    assert not logged, f"{lesson.name}: the log console holds errors (did a widget callback raise?):\n{logged}"
+    assert not console.errors(lab.HARMLESS_CONSOLE_ERRORS), f"{lesson.name}: browser console errors {console.errors()}"
 
 
 def assert_no_errors(panel, when: str) -> None:
