@@ -14,6 +14,7 @@ In a lesson::
 
 Testable without a browser: set ``lab.learning_rate.value = 10`` (every change retrains) and
 read ``lab.verdict``, ``lab.status.value``, ``lab.figure`` or :meth:`LearningRateLab.loss_line_data`.
+:func:`plot_training` draws the same two panels for a run trained elsewhere (lesson 03's XOR).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import time
 from dataclasses import dataclass
 
 import ipywidgets as widgets
+import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Image, clear_output, display
 from matplotlib.figure import Figure
@@ -79,10 +81,99 @@ def run(lr: float, epochs: int, hidden: int, seed: int, output: str) -> tuple[di
     return params, losses
 
 
-class LearningRateLab:
-    """Sliders for the learning rate (log scale), epochs, hidden width and seed; two panels."""
+class TrainingPanels:
+    """The loss curve (log axis) beside the XOR decision boundary, for one training run.
+
+    The artists are made once and updated in place, so redrawing after a slider move is cheap
+    and a test can read what is drawn (``loss_line``, ``boundary_image``, ``loss_axes.get_title()``).
+    """
 
     GRID_LIMITS = (-0.5, 1.5)
+
+    def __init__(self, figure: Figure) -> None:
+        self.figure = figure
+        self.loss_axes, self.boundary_axes = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.4, 1]})
+        figure.subplots_adjust(left=0.08, right=0.98, bottom=0.22, top=0.9, wspace=0.25)
+        self._build_loss_panel(self.loss_axes)
+        self._build_boundary_panel(self.boundary_axes)
+
+    def _build_loss_panel(self, ax) -> None:
+        (self.loss_line,) = ax.plot([], [], color="tab:blue", lw=1.5)
+        (self.stop_marker,) = ax.plot([], [], "x", color=COLOURS["diverged"], ms=10, mew=2)
+        ax.axhline(CONVERGED_LOSS, color="0.5", ls=":", lw=1)
+        ax.text(0.99, CONVERGED_LOSS, "converged below this ", transform=ax.get_yaxis_transform(),
+                ha="right", va="bottom", fontsize=8, color="0.4")
+        ax.set_yscale("log")
+        # Plain labels and no minor ticks: mathtext tick labels cost most of a redraw.
+        ax.yaxis.set_major_locator(LogLocator(numticks=6))
+        ax.yaxis.set_minor_locator(NullLocator())
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:.0e}".replace("e-0", "e-")))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("MSE loss")
+        ax.grid(alpha=0.3)
+
+    def _build_boundary_panel(self, ax) -> None:
+        lo, hi = self.GRID_LIMITS
+        self.boundary_image = ax.imshow(
+            np.full((2, 2), np.nan), origin="lower", extent=(lo, hi, lo, hi), vmin=0.0, vmax=1.0, cmap="RdBu_r",
+            interpolation="bilinear",
+        )
+        ax.set_facecolor("0.85")
+        labels = mlp.XOR_Y[:, 0]
+        for label, marker in ((0.0, "o"), (1.0, "s")):
+            points = mlp.XOR_X[labels == label]
+            ax.scatter(points[:, 0], points[:, 1], marker=marker, s=80, c="white", edgecolors="k",
+                       label=f"XOR = {label:.0f}")
+        self.boundary_note = ax.text(0.5, 0.5, "", transform=ax.transAxes, ha="center", va="center", fontsize=10,
+                                     bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"})
+        ax.set_xlabel("x1")
+        ax.set_ylabel("x2")
+        ax.set_title("network output (red = 1, blue = 0)", fontsize=10)
+        ax.legend(loc="upper center", fontsize=8, ncol=2, bbox_to_anchor=(0.5, -0.15))
+
+    def draw(self, losses: np.ndarray, params: dict, epochs: int, output: str, title: str) -> Verdict:
+        """Show one run: its losses (``epochs`` planned), its final network, and its verdict."""
+        losses = np.asarray(losses, dtype=float)
+        verdict = diagnose(losses, epochs)
+        self._draw_losses(losses, epochs, verdict)
+        self._draw_boundary(params, output, verdict)
+        self.loss_axes.set_title(f"{title}: {verdict.text}", fontsize=10, color=COLOURS[verdict.kind])
+        return verdict
+
+    def _draw_losses(self, losses: np.ndarray, epochs: int, verdict: Verdict) -> None:
+        finite = np.isfinite(losses)
+        shown = np.clip(np.where(finite, losses, np.nan), LOSS_FLOOR, None)
+        self.loss_line.set_data(np.arange(len(losses)), shown)
+        self.loss_line.set_marker("o" if len(losses) < 50 else "")  # a run stopped early is only a few points
+        if verdict.kind == "diverged" and len(losses) < epochs:
+            last_finite = shown[finite][-1] if finite.any() else 1.0
+            self.stop_marker.set_data([len(losses) - 1], [last_finite])
+        else:
+            self.stop_marker.set_data([], [])
+        visible = shown[np.isfinite(shown)]
+        low = min(visible.min(), CONVERGED_LOSS) if visible.size else CONVERGED_LOSS
+        high = max(visible.max(), 1.0) if visible.size else 1.0
+        self.loss_axes.set_xlim(0, epochs)
+        self.loss_axes.set_ylim(low / 2, high * 2)
+
+    def _draw_boundary(self, params: dict, output: str, verdict: Verdict) -> None:
+        if verdict.kind == "diverged":
+            self.boundary_image.set_data(np.full((2, 2), np.nan))
+            self.boundary_note.set_text("diverged: no boundary to draw")
+        else:
+            self.boundary_image.set_data(mlp.predict_grid(params, output, *self.GRID_LIMITS, n=61))
+            self.boundary_note.set_text("")
+
+
+def plot_training(losses, params: dict, output: str = "sigmoid", title: str = "XOR") -> plt.Figure:
+    """A static figure of one finished run: the lab's two panels, drawn with pyplot for a lesson cell."""
+    figure = plt.figure(figsize=(10, 3.8))
+    TrainingPanels(figure).draw(losses, params, len(losses), output, title)
+    return figure
+
+
+class LearningRateLab:
+    """Sliders for the learning rate (log scale), epochs, hidden width and seed; two panels."""
 
     def __init__(self, lr: float = 0.2, epochs: int = 2000, hidden: int = 4, seed: int = 0, output: str = "linear"):
         style = {"description_width": "110px"}
@@ -107,9 +198,7 @@ class LearningRateLab:
         self.status = widgets.HTML()
         self.output = widgets.Output()
         self.figure = Figure(figsize=(10, 3.8))  # not pyplot: Jupyter must not show it a second time
-        self.loss_axes, self.boundary_axes = self.figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.4, 1]})
-        self._build_artists()
-        self.figure.subplots_adjust(left=0.08, right=0.98, bottom=0.22, top=0.9, wspace=0.25)
+        self.panels = TrainingPanels(self.figure)
         self.verdict: Verdict | None = None
         self.train_seconds = 0.0
         for control in self.controls:
@@ -120,82 +209,14 @@ class LearningRateLab:
     def controls(self) -> list[widgets.Widget]:
         return [self.learning_rate, self.epochs, self.hidden, self.seed, self.output_layer]
 
-    # --- drawing ---------------------------------------------------------------------------
-
-    def _build_artists(self) -> None:
-        ax = self.loss_axes
-        (self.loss_line,) = ax.plot([], [], color="tab:blue", lw=1.5)
-        (self.stop_marker,) = ax.plot([], [], "x", color=COLOURS["diverged"], ms=10, mew=2)
-        ax.axhline(CONVERGED_LOSS, color="0.5", ls=":", lw=1)
-        ax.text(0.99, CONVERGED_LOSS, "converged below this ", transform=ax.get_yaxis_transform(),
-                ha="right", va="bottom", fontsize=8, color="0.4")
-        ax.set_yscale("log")
-        # Plain labels and no minor ticks: mathtext tick labels cost most of a redraw.
-        ax.yaxis.set_major_locator(LogLocator(numticks=6))
-        ax.yaxis.set_minor_locator(NullLocator())
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:.0e}".replace("e-0", "e-")))
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("MSE loss")
-        ax.grid(alpha=0.3)
-
-        ax = self.boundary_axes
-        lo, hi = self.GRID_LIMITS
-        self.boundary_image = ax.imshow(
-            np.full((2, 2), np.nan), origin="lower", extent=(lo, hi, lo, hi), vmin=0.0, vmax=1.0, cmap="RdBu_r",
-            interpolation="bilinear",
-        )
-        ax.set_facecolor("0.85")
-        labels = mlp.XOR_Y[:, 0]
-        for label, marker in ((0.0, "o"), (1.0, "s")):
-            points = mlp.XOR_X[labels == label]
-            ax.scatter(points[:, 0], points[:, 1], marker=marker, s=80, c="white", edgecolors="k",
-                       label=f"XOR = {label:.0f}")
-        self.boundary_note = ax.text(0.5, 0.5, "", transform=ax.transAxes, ha="center", va="center", fontsize=10,
-                                     bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"})
-        ax.set_xlabel("x1")
-        ax.set_ylabel("x2")
-        ax.set_title("network output (red = 1, blue = 0)", fontsize=10)
-        ax.legend(loc="upper center", fontsize=8, ncol=2, bbox_to_anchor=(0.5, -0.15))
-
-    def _draw_losses(self, losses: np.ndarray, epochs: int) -> None:
-        finite = np.isfinite(losses)
-        shown = np.clip(np.where(finite, losses, np.nan), LOSS_FLOOR, None)
-        self.loss_line.set_data(np.arange(len(losses)), shown)
-        self.loss_line.set_marker("o" if len(losses) < 50 else "")  # a run stopped early is only a few points
-        if self.verdict.kind == "diverged" and len(losses) < epochs:
-            last_finite = shown[finite][-1] if finite.any() else 1.0
-            self.stop_marker.set_data([len(losses) - 1], [last_finite])
-        else:
-            self.stop_marker.set_data([], [])
-        visible = shown[np.isfinite(shown)]
-        low = min(visible.min(), CONVERGED_LOSS) if visible.size else CONVERGED_LOSS
-        high = max(visible.max(), 1.0) if visible.size else 1.0
-        self.loss_axes.set_xlim(0, epochs)
-        self.loss_axes.set_ylim(low / 2, high * 2)
-
-    def _draw_boundary(self, params: dict) -> None:
-        if self.verdict.kind == "diverged":
-            self.boundary_image.set_data(np.full((2, 2), np.nan))
-            self.boundary_note.set_text("diverged: no boundary to draw")
-        else:
-            self.boundary_image.set_data(mlp.predict_grid(params, self.output_layer.value, *self.GRID_LIMITS, n=61))
-            self.boundary_note.set_text("")
-
     def update(self) -> None:
         """Retrain with the current slider values and redraw."""
         started = time.perf_counter()
-        epochs = self.epochs.value
-        params, losses = run(
-            self.learning_rate.value, epochs, self.hidden.value, self.seed.value, self.output_layer.value
-        )
+        epochs, output = self.epochs.value, self.output_layer.value
+        params, losses = run(self.learning_rate.value, epochs, self.hidden.value, self.seed.value, output)
         self.train_seconds = time.perf_counter() - started
-        self.verdict = diagnose(losses, epochs)
-        self._draw_losses(losses, epochs)
-        self._draw_boundary(params)
-        colour = COLOURS[self.verdict.kind]
-        self.loss_axes.set_title(f"lr = {self.learning_rate.value:.3g}: {self.verdict.text}", fontsize=10,
-                                 color=colour)
-        self.status.value = f"<b style='color:{colour}'>{self.verdict.text}</b>"
+        self.verdict = self.panels.draw(losses, params, epochs, output, f"lr = {self.learning_rate.value:.3g}")
+        self.status.value = f"<b style='color:{COLOURS[self.verdict.kind]}'>{self.verdict.text}</b>"
         with self.output:
             clear_output(wait=True)
             display(Image(self.png()))
@@ -209,7 +230,13 @@ class LearningRateLab:
 
     def loss_line_data(self) -> tuple[np.ndarray, np.ndarray]:
         """(epochs, losses) as drawn now."""
-        return np.asarray(self.loss_line.get_xdata()), np.asarray(self.loss_line.get_ydata())
+        line = self.panels.loss_line
+        return np.asarray(line.get_xdata()), np.asarray(line.get_ydata())
+
+    def axes_limits(self) -> list[tuple[float, float]]:
+        """The x and y limits of both panels, as drawn now."""
+        return [limits for ax in (self.panels.loss_axes, self.panels.boundary_axes)
+                for limits in (ax.get_xlim(), ax.get_ylim())]
 
     def widget(self) -> widgets.VBox:
         return widgets.VBox([*self.controls, self.status, self.output])

@@ -1,0 +1,124 @@
+"""Lesson 03's learning-rate lab, driven without a browser: moving a slider retrains and redraws,
+and the verdict in the status line and the title says what the run did (crawl, converge,
+oscillate, diverge), with a diverged run drawn on finite axes rather than as a NaN plot."""
+
+import numpy as np
+import pytest
+
+from backprop_lab import mlp
+from backprop_lab.lr_lab import CONVERGED_LOSS, LearningRateLab, diagnose, run
+
+
+@pytest.fixture(scope="module")
+def lab():
+    return LearningRateLab()
+
+
+def set_rate(lab, rate, output="linear"):
+    lab.output_layer.value = output
+    lab.learning_rate.value = rate
+    return lab
+
+
+def title(lab):
+    return lab.panels.loss_axes.get_title()
+
+
+def test_moving_the_learning_rate_slider_retrains_and_redraws(lab):
+    set_rate(lab, 0.2)
+    xs_before, ys_before = lab.loss_line_data()
+    image_before = np.array(lab.panels.boundary_image.get_array(), dtype=float)
+    set_rate(lab, 0.002)
+    xs_after, ys_after = lab.loss_line_data()
+    image_after = np.array(lab.panels.boundary_image.get_array(), dtype=float)
+    assert len(xs_after) == len(ys_after) == lab.epochs.value
+    assert not np.allclose(ys_before, ys_after)
+    assert not np.allclose(image_before, image_after, equal_nan=True)
+    assert "lr = 0.002" in title(lab)
+
+
+def test_a_diverging_rate_is_reported_as_diverged_on_finite_axes(lab):
+    set_rate(lab, 10.0)
+    assert lab.verdict.kind == "diverged"
+    assert "diverged at epoch" in lab.status.value and "diverged" in title(lab)
+    limits = np.array(lab.axes_limits(), dtype=float)
+    assert np.isfinite(limits).all() and (limits[:, 1] > limits[:, 0]).all()
+    _, losses_drawn = lab.loss_line_data()
+    assert np.isfinite(losses_drawn).all()  # non-finite values are clipped or masked, never drawn
+    assert np.isnan(np.array(lab.panels.boundary_image.get_array(), dtype=float)).all()
+    assert "no boundary" in lab.panels.boundary_note.get_text()
+    assert lab.png()[:8] == b"\x89PNG\r\n\x1a\n"  # it renders
+
+
+def test_a_tiny_rate_reports_slow_progress(lab):
+    set_rate(lab, 1e-3)
+    assert lab.verdict.kind == "still learning"
+    assert "try more epochs or a larger rate" in lab.status.value
+
+
+def test_a_good_rate_converges_and_draws_the_xor_boundary(lab):
+    set_rate(lab, 0.2)
+    assert lab.verdict.kind == "converged"
+    assert "converged (loss" in lab.status.value
+    _, losses_drawn = lab.loss_line_data()
+    assert losses_drawn[-1] < CONVERGED_LOSS
+    grid = np.array(lab.panels.boundary_image.get_array(), dtype=float)
+    n = grid.shape[0]
+    corner = {(0, 0): grid[n // 4, n // 4], (1, 1): grid[3 * n // 4, 3 * n // 4],
+              (0, 1): grid[3 * n // 4, n // 4], (1, 0): grid[n // 4, 3 * n // 4]}  # grid rows are x2
+    assert corner[0, 0] < 0.5 and corner[1, 1] < 0.5 and corner[0, 1] > 0.5 and corner[1, 0] > 0.5
+
+
+def test_a_rate_near_the_edge_of_stability_is_reported_as_oscillating(lab):
+    set_rate(lab, 0.9)
+    assert lab.verdict.kind == "oscillating", lab.verdict
+
+
+def test_the_sigmoid_output_network_tolerates_a_large_rate(lab):
+    set_rate(lab, 10.0, output="sigmoid")
+    assert lab.verdict.kind == "converged", lab.verdict
+    set_rate(lab, 0.2, output="linear")
+
+
+def test_every_slider_retrains(lab):
+    for control, value in ((lab.epochs, 1000), (lab.hidden, 6), (lab.seed, 3)):
+        _, before = lab.loss_line_data()
+        control.value = value
+        _, after = lab.loss_line_data()
+        assert len(before) != len(after) or not np.allclose(before, after), control.description
+    lab.epochs.value, lab.hidden.value, lab.seed.value = 2000, 4, 0
+
+
+def test_diagnose_names_each_outcome():
+    falling = np.geomspace(0.3, 1e-4, 500)
+    assert diagnose(falling, 500).kind == "converged"
+    assert diagnose(np.linspace(0.3, 0.2, 500), 500).kind == "still learning"
+    bouncing = 0.2 + 0.05 * ((np.arange(500) + 1) % 2)  # starts at 0.25, ends at 0.2, never settles
+    assert diagnose(bouncing, 500).kind == "oscillating"
+    assert diagnose(np.array([0.3, 5.0, np.inf]), 500).text.startswith("diverged at epoch 2 (loss became inf/nan)")
+    assert diagnose(np.linspace(0.3, 0.9, 500), 500).kind == "diverged"
+
+
+def test_a_diverged_run_stops_early_instead_of_overflowing():
+    with np.errstate(all="raise"):  # an overflow anywhere would raise here
+        _, losses = run(10.0, epochs=2000, hidden=4, seed=0, output="linear")
+    assert len(losses) < 10 and np.isfinite(losses).all()
+
+
+def test_the_reference_network_matches_its_numeric_gradients():
+    rng = np.random.default_rng(0)
+    params = mlp.init_params(n_in=3, hidden=5, n_out=2, seed=1)
+    X, y = rng.normal(size=(7, 3)), rng.uniform(size=(7, 2))
+    for output in mlp.OUTPUTS:
+        _, grads = mlp.loss_and_grads(params, X, y, output)
+        for name, value in params.items():
+            numeric = np.zeros_like(value)
+            for index in np.ndindex(value.shape):
+                saved = value[index]
+                value[index] = saved + 1e-6
+                upper, _ = mlp.loss_and_grads(params, X, y, output)
+                value[index] = saved - 1e-6
+                lower, _ = mlp.loss_and_grads(params, X, y, output)
+                value[index] = saved
+                numeric[index] = (upper - lower) / 2e-6
+            assert np.allclose(grads[name], numeric, rtol=1e-6, atol=1e-9), (output, name)

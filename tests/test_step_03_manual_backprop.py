@@ -1,0 +1,370 @@
+"""Step 03: realistic wrong answers lose points with a message that names the mistake, and a
+correct implementation written differently from the solution earns full marks."""
+
+import pytest
+from grading_support import WrongAnswer, assert_full_marks, assert_loses_points_with_message
+
+ASSIGNMENT = "03_manual_backprop"
+
+WRONG_ANSWERS = [
+    WrongAnswer(
+        "affine_forward",
+        "def affine_forward(x, w, b):\n    return x @ w, (x, w, b)",
+        "you forgot to add the bias b",
+    ),
+    WrongAnswer(
+        "affine_forward",
+        "def affine_forward(x, w, b):\n    out = x @ w + b\n    return out, out",
+        "the cache must be the tuple (x, w, b)",
+    ),
+    WrongAnswer(
+        "affine_forward",
+        "def affine_forward(x, w, b):\n    return x @ w + b",
+        "must return a tuple (out, cache)",
+    ),
+    WrongAnswer(
+        "affine_backward",
+        "def affine_backward(dout, cache):\n    x, w, b = cache\n    return dout @ w.T, dout.T @ x, dout.sum(axis=0)",
+        "dw = x.T @ dout",
+    ),
+    WrongAnswer(
+        "affine_backward",
+        "def affine_backward(dout, cache):\n    x, w, b = cache\n    return dout @ w, x.T @ dout, dout.sum(axis=0)",
+        "dx = dout @ w.T",
+    ),
+    WrongAnswer(
+        "affine_backward",
+        "def affine_backward(dout, cache):\n    x, w, b = cache\n    return dout @ w.T, x.T @ dout, dout.sum(axis=1)",
+        "db must sum dout over the batch axis (axis 0)",
+    ),
+    WrongAnswer(
+        "affine_backward",
+        "def affine_backward(dout, cache):\n    x, w, b = cache\n    return dout @ w.T, x.T @ dout, dout.mean(axis=0)",
+        "it does not average it",
+    ),
+    WrongAnswer(
+        "affine_backward",
+        "def affine_backward(dout, cache):\n    x, w, b = cache\n"
+        "    return dout @ w.T, x.T @ dout / len(x), dout.sum(axis=0)",
+        "do not divide dw by N",
+    ),
+    WrongAnswer(
+        "sigmoid_forward",
+        "import numpy as np\ndef sigmoid_forward(x):\n    out = 1 / (1 + np.exp(x))\n    return out, out",
+        "mind the minus sign",
+    ),
+    WrongAnswer(
+        "sigmoid_forward",
+        "import numpy as np\ndef sigmoid_forward(x):\n    return 1 / (1 + np.exp(-x)), x",
+        "the cache must hold the output out, not the input x",
+    ),
+    WrongAnswer(
+        "sigmoid_backward",
+        "import numpy as np\ndef sigmoid_backward(dout, cache):\n"
+        "    s = 1 / (1 + np.exp(-cache))\n    return dout * s * (1 - s)",
+        "the cache is the output out = sigmoid(x), not x",
+    ),
+    WrongAnswer(
+        "sigmoid_backward",
+        "def sigmoid_backward(dout, cache):\n    return cache * (1 - cache)",
+        "by the upstream gradient dout",
+    ),
+    WrongAnswer(
+        "mse_loss",
+        "import numpy as np\ndef mse_loss(y_pred, y):\n    return np.mean((y_pred - y) ** 2), 2 * (y_pred - y)",
+        "the MSE gradient is 2 (y_pred - y) / N: divide by the number of elements",
+    ),
+    WrongAnswer(
+        "mse_loss",
+        "import numpy as np\ndef mse_loss(y_pred, y):\n"
+        "    return np.mean((y_pred - y) ** 2), 2 * (y_pred - y) / len(y)",
+        "not by the number of rows",
+    ),
+    WrongAnswer(
+        "mse_loss",
+        "import numpy as np\ndef mse_loss(y_pred, y):\n"
+        "    return 0.5 * np.mean((y_pred - y) ** 2), (y_pred - y) / y.size",
+        "has no factor 1/2",
+    ),
+    WrongAnswer(
+        "two_layer_loss_and_grads",
+        "import numpy as np\n"
+        "def two_layer_loss_and_grads(params, X, y):\n"
+        "    z1, c1 = affine_forward(X, params['W1'], params['b1'])\n"
+        "    h, s1 = sigmoid_forward(z1)\n"
+        "    z2, c2 = affine_forward(h, params['W2'], params['b2'])\n"
+        "    y_pred, s2 = sigmoid_forward(z2)\n"
+        "    loss = np.mean((y_pred - y) ** 2)\n"
+        "    dz2 = sigmoid_backward(2 * (y_pred - y), s2)\n"
+        "    dh, dW2, db2 = affine_backward(dz2, c2)\n"
+        "    _, dW1, db1 = affine_backward(sigmoid_backward(dh, s1), c1)\n"
+        "    return loss, {'W1': dW1, 'b1': db1, 'W2': dW2, 'b2': db2}",
+        "divide by the number of elements",
+    ),
+    WrongAnswer(
+        "two_layer_loss_and_grads",
+        "def two_layer_loss_and_grads(params, X, y):\n"
+        "    z1, c1 = affine_forward(X, params['W1'], params['b1'])\n"
+        "    h, s1 = sigmoid_forward(z1)\n"
+        "    z2, c2 = affine_forward(h, params['W2'], params['b2'])\n"
+        "    y_pred, s2 = sigmoid_forward(z2)\n"
+        "    loss, dy = mse_loss(y_pred, y)\n"
+        "    dh, dW2, db2 = affine_backward(dy, c2)\n"
+        "    _, dW1, db1 = affine_backward(sigmoid_backward(dh, s1), c1)\n"
+        "    return loss, {'W1': dW1, 'b1': db1, 'W2': dW2, 'b2': db2}",
+        "skipped the output sigmoid",
+    ),
+    WrongAnswer(
+        "two_layer_loss_and_grads",
+        "def two_layer_loss_and_grads(params, X, y):\n"
+        "    z1, c1 = affine_forward(X, params['W1'], params['b1'])\n"
+        "    h, s1 = sigmoid_forward(z1)\n"
+        "    z2, c2 = affine_forward(h, params['W2'], params['b2'])\n"
+        "    y_pred, s2 = sigmoid_forward(z2)\n"
+        "    loss, dy = mse_loss(y_pred, y)\n"
+        "    dh, dW2, db2 = affine_backward(sigmoid_backward(dy, z2), c2)\n"
+        "    _, dW1, db1 = affine_backward(sigmoid_backward(dh, z1), c1)\n"
+        "    return loss, {'W1': dW1, 'b1': db1, 'W2': dW2, 'b2': db2}",
+        "computed from its output, not from its input z",
+    ),
+    WrongAnswer(
+        "sgd_step",
+        "def sgd_step(params, grads, lr):\n    return {k: params[k] - lr * grads[k] for k in params}",
+        "should update its argument in place and return None",
+    ),
+    WrongAnswer(
+        "sgd_step",
+        "def sgd_step(params, grads, lr):\n    params = {k: params[k] - lr * grads[k] for k in params}",
+        "params did not change",
+    ),
+    WrongAnswer(
+        "sgd_step",
+        "def sgd_step(params, grads, lr):\n    for k in params:\n        params[k] += lr * grads[k]",
+        "step against the gradient",
+    ),
+    WrongAnswer(
+        "mlp_loss_and_grads",
+        "import numpy as np\n"
+        "def mlp_loss_and_grads(weights, biases, X, y):\n"
+        "    caches, a = [], X\n"
+        "    for w, b in zip(weights, biases, strict=True):\n"
+        "        z, ca = affine_forward(a, w, b)\n"
+        "        a, cs = sigmoid_forward(z)\n"
+        "        caches.append((ca, cs))\n"
+        "    loss, da = np.mean((a - y) ** 2), 2 * (a - y)\n"
+        "    dws, dbs = [], []\n"
+        "    for ca, cs in reversed(caches):\n"
+        "        da, dw, db = affine_backward(sigmoid_backward(da, cs), ca)\n"
+        "        dws.insert(0, dw)\n"
+        "        dbs.insert(0, db)\n"
+        "    return loss, dws, dbs",
+        "divide by the number of elements",
+    ),
+    WrongAnswer(
+        "mlp_loss_and_grads",
+        "def mlp_loss_and_grads(weights, biases, X, y):\n"
+        "    caches, a = [], X\n"
+        "    for w, b in zip(weights, biases, strict=True):\n"
+        "        z, ca = affine_forward(a, w, b)\n"
+        "        a, cs = sigmoid_forward(z)\n"
+        "        caches.append((ca, cs))\n"
+        "    loss, da = mse_loss(a, y)\n"
+        "    dws, dbs = [], []\n"
+        "    for i, (ca, cs) in enumerate(reversed(caches)):\n"
+        "        dz = da if i == 0 else sigmoid_backward(da, cs)\n"
+        "        da, dw, db = affine_backward(dz, ca)\n"
+        "        dws.insert(0, dw)\n"
+        "        dbs.insert(0, db)\n"
+        "    return loss, dws, dbs",
+        "skipped the last layer's sigmoid",
+    ),
+    WrongAnswer(
+        "mlp_loss_and_grads",
+        # Forgets the first layer: a classic off-by-one in the backward loop.
+        "def mlp_loss_and_grads(weights, biases, X, y):\n"
+        "    caches, a = [], X\n"
+        "    for w, b in zip(weights, biases, strict=True):\n"
+        "        z, ca = affine_forward(a, w, b)\n"
+        "        a, cs = sigmoid_forward(z)\n"
+        "        caches.append((ca, cs))\n"
+        "    loss, da = mse_loss(a, y)\n"
+        "    dws, dbs = [], []\n"
+        "    for ca, cs in reversed(caches[1:]):\n"
+        "        da, dw, db = affine_backward(sigmoid_backward(da, cs), ca)\n"
+        "        dws.insert(0, dw)\n"
+        "        dbs.insert(0, db)\n"
+        "    return loss, dws, dbs",
+        "one gradient per layer",
+    ),
+    WrongAnswer(
+        "train_xor",
+        "import numpy as np\n"
+        "def train_xor(hidden=4, lr=1.0, epochs=5000, seed=0):\n"
+        "    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])\n"
+        "    y = np.array([[0.0], [1.0], [1.0], [0.0]])\n"
+        "    rng = np.random.default_rng(seed)\n"
+        "    params = {'W1': rng.normal(size=(2, hidden)), 'b1': np.zeros(hidden),\n"
+        "              'W2': rng.normal(size=(hidden, 1)), 'b2': np.zeros(1)}\n"
+        "    losses = []\n"
+        "    for _ in range(epochs):\n"
+        "        loss, grads = two_layer_loss_and_grads(params, X, y)\n"
+        "        losses.append(loss)\n"
+        "    return params, losses",
+        "the loss did not go down",
+    ),
+    WrongAnswer(
+        "train_xor",
+        "import numpy as np\n"
+        "def train_xor(hidden=4, lr=1.0, epochs=5000, seed=0):\n"
+        "    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])\n"
+        "    y = np.array([[0.0], [1.0], [1.0], [0.0]])\n"
+        "    rng = np.random.default_rng(seed)\n"
+        "    params = {'W1': rng.normal(size=(2, 4)), 'b1': np.zeros(4),\n"
+        "              'W2': rng.normal(size=(4, 1)), 'b2': np.zeros(1)}\n"
+        "    losses = []\n"
+        "    for _ in range(epochs):\n"
+        "        loss, grads = two_layer_loss_and_grads(params, X, y)\n"
+        "        sgd_step(params, grads, lr)\n"
+        "        losses.append(loss)\n"
+        "    return params, losses",
+        "build the network from the hidden argument",
+    ),
+    WrongAnswer(
+        "train_xor",
+        "import numpy as np\n"
+        "def train_xor(hidden=4, lr=1.0, epochs=5000, seed=0):\n"
+        "    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])\n"
+        "    y = np.array([[0.0], [1.0], [1.0], [0.0]])\n"
+        "    rng = np.random.default_rng(seed)\n"
+        "    params = {'W1': rng.normal(size=(2, hidden)), 'b1': np.zeros(hidden),\n"
+        "              'W2': rng.normal(size=(hidden, 1)), 'b2': np.zeros(1)}\n"
+        "    losses = []\n"
+        "    for _ in range(epochs):\n"
+        "        loss, grads = two_layer_loss_and_grads(params, X, y)\n"
+        "        sgd_step(params, grads, 1.0)\n"
+        "        losses.append(loss)\n"
+        "    return params, losses",
+        "use the lr argument",
+    ),
+    WrongAnswer(
+        "train_xor",
+        "import numpy as np\n"
+        "def train_xor(hidden=4, lr=1.0, epochs=5000, seed=0):\n"
+        "    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])\n"
+        "    y = np.array([[0.0], [1.0], [1.0], [0.0]])\n"
+        "    rng = np.random.default_rng(0)\n"
+        "    params = {'W1': rng.normal(size=(2, hidden)), 'b1': np.zeros(hidden),\n"
+        "              'W2': rng.normal(size=(hidden, 1)), 'b2': np.zeros(1)}\n"
+        "    losses = []\n"
+        "    for _ in range(epochs):\n"
+        "        loss, grads = two_layer_loss_and_grads(params, X, y)\n"
+        "        sgd_step(params, grads, lr)\n"
+        "        losses.append(loss)\n"
+        "    return params, losses",
+        "different seeds gave the same weights",
+    ),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("wrong", WRONG_ANSWERS, ids=str)
+def test_wrong_answer_loses_points_and_names_the_mistake(wrong):
+    assert_loses_points_with_message(ASSIGNMENT, wrong)
+
+
+# Written differently from the solution: einsum and np.dot instead of @, a tanh-form sigmoid,
+# a closure-free forward/backward with explicit deltas, a recursive MLP, np.subtract(out=)
+# for the update, a uniform initialisation and a numpy array of losses.
+INDEPENDENT_ANSWERS = {
+    "affine_forward": """
+import numpy as np
+
+def affine_forward(x, w, b):
+    return np.einsum("nd,dm->nm", x, w) + b[np.newaxis, :], (x, w, b)
+""",
+    "affine_backward": """
+import numpy as np
+
+def affine_backward(dout, cache):
+    x, w, _ = cache
+    return np.dot(dout, w.T), np.einsum("nd,nm->dm", x, dout), np.add.reduce(dout, axis=0)
+""",
+    "sigmoid_forward": """
+import numpy as np
+
+def sigmoid_forward(x):
+    s = 0.5 * (1.0 + np.tanh(0.5 * x))
+    return s, s
+""",
+    "sigmoid_backward": """
+def sigmoid_backward(dout, cache):
+    return dout * (cache - cache**2)
+""",
+    "mse_loss": """
+import numpy as np
+
+def mse_loss(y_pred, y):
+    residual = np.subtract(y_pred, y)
+    count = np.prod(residual.shape)
+    return float(np.sum(np.square(residual)) / count), residual * (2.0 / count)
+""",
+    "two_layer_loss_and_grads": """
+import numpy as np
+
+def two_layer_loss_and_grads(params, X, y):
+    hidden = 1 / (1 + np.exp(-(X @ params["W1"] + params["b1"])))
+    output = 1 / (1 + np.exp(-(hidden @ params["W2"] + params["b2"])))
+    loss = np.square(output - y).mean()
+    delta_out = (2 / y.size) * (output - y) * output * (1 - output)
+    delta_hidden = (delta_out @ params["W2"].T) * hidden * (1 - hidden)
+    return loss, {
+        "W2": hidden.T @ delta_out, "b2": delta_out.sum(0),
+        "W1": X.T @ delta_hidden, "b1": delta_hidden.sum(0),
+    }
+""",
+    "sgd_step": """
+import numpy as np
+
+def sgd_step(params, grads, lr):
+    for key, gradient in grads.items():
+        np.subtract(params[key], lr * gradient, out=params[key])
+""",
+    "mlp_loss_and_grads": """
+import numpy as np
+
+def _layer(a, weights, biases, y):
+    # Returns (loss, dL/da, dweights, dbiases) for the layers from here on.
+    if not weights:
+        return np.mean((a - y) ** 2), 2 * (a - y) / y.size, [], []
+    out = 1 / (1 + np.exp(-(a @ weights[0] + biases[0])))
+    loss, dout, dws, dbs = _layer(out, weights[1:], biases[1:], y)
+    dz = dout * out * (1 - out)
+    return loss, dz @ weights[0].T, [a.T @ dz] + dws, [dz.sum(axis=0)] + dbs
+
+def mlp_loss_and_grads(weights, biases, X, y):
+    loss, _, dws, dbs = _layer(X, list(weights), list(biases), y)
+    return loss, dws, dbs
+""",
+    "train_xor": """
+import numpy as np
+
+def train_xor(hidden=4, lr=1.0, epochs=5000, seed=0):
+    inputs = np.array([[a, b] for a in (0.0, 1.0) for b in (0.0, 1.0)])
+    targets = (inputs[:, :1] != inputs[:, 1:]).astype(float)
+    generator = np.random.default_rng(seed)
+    params = {
+        "W1": generator.uniform(-2, 2, size=(2, hidden)), "b1": np.zeros(hidden),
+        "W2": generator.uniform(-2, 2, size=(hidden, 1)), "b2": np.zeros(1),
+    }
+    history = np.empty(epochs)
+    for epoch in range(epochs):
+        history[epoch], grads = two_layer_loss_and_grads(params, inputs, targets)
+        sgd_step(params, grads, lr)
+    return params, history
+""",
+}
+
+
+@pytest.mark.slow
+def test_an_independent_correct_implementation_gets_full_marks():
+    assert_full_marks(ASSIGNMENT, INDEPENDENT_ANSWERS)
