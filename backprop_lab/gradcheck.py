@@ -157,6 +157,20 @@ def two_layer_grads(params, X, y) -> dict:
     return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 
 
+def mystery_grads(params, X, y) -> dict:
+    """Another version of the backward pass, with a different wrong line: the lesson's second hunt."""
+    W1, b1, W2, b2 = (params[name] for name in PARAMETER_NAMES)
+    a1 = sigmoid(X @ W1 + b1)
+    a2 = sigmoid(a1 @ W2 + b2)
+    da2 = 2 * (a2 - y) / a2.size
+    dz2 = da2 * a2 * (1 - a2)
+    dW2, db2 = a1.T @ dz2, dz2.mean(axis=0)
+    da1 = dz2 @ W2.T
+    dz1 = da1 * a1 * (1 - a1)
+    dW1, db1 = X.T @ dz1, dz1.sum(axis=0)
+    return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+
+
 def check_network(grads_fn, params, X, y, h: float = 1e-5) -> dict:
     """Per parameter: the analytic gradient, the numerical one, their relative error, and the
     relative error of every entry (the heatmap). The loss closes over ``params``, so

@@ -151,3 +151,16 @@ def test_show_fix_shows_exactly_the_changed_line():
     added = [line for line in diff if line.startswith("+") and not line.startswith("+++")]
     assert [line[1:].strip() for line in removed] == ["da1 = dz2 @ W2"]
     assert [line[1:].strip() for line in added] == ["da1 = dz2 @ W2.T"]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_mystery_bug_shows_only_on_b2_as_a_factor_of_one_over_n(seed):
+    params, X, y = _network(seed, n_samples=5 + seed)
+    report = gc.check_network(gc.mystery_grads, params, X, y)
+    flagged = {name: bool((entry["entrywise"] > 1e-5).any()) for name, entry in report.items()}
+    assert flagged == {"W1": False, "b1": False, "W2": False, "b2": True}
+    np.testing.assert_allclose(report["b2"]["analytic"] / report["b2"]["numeric"], 1 / X.shape[0], rtol=1e-6)
+    diff = gc.show_fix(gc.mystery_grads, gc.two_layer_grads).splitlines()
+    assert [line for line in diff if line.startswith("-") and not line.startswith("---")] == [
+        "-    dW2, db2 = a1.T @ dz2, dz2.mean(axis=0)"
+    ]
