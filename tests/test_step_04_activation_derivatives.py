@@ -2,7 +2,7 @@
 correct implementation written differently from the solution earns full marks."""
 
 import pytest
-from grading_support import WrongAnswer, assert_full_marks, assert_loses_points_with_message
+from grading_support import WrongAnswer, assert_full_marks, assert_loses_points_with_message, solution_answers
 
 ASSIGNMENT = "04_activation_derivatives"
 
@@ -237,3 +237,20 @@ def binary_cross_entropy(p, y):
 @pytest.mark.slow
 def test_an_independent_correct_implementation_gets_full_marks():
     assert_full_marks(ASSIGNMENT, INDEPENDENT_ANSWERS)
+
+
+# BCE has no single right clip: a guard added inside the logs (eps = 1e-8), not np.clip, must pass too.
+ADDITIVE_EPSILON_BCE = """
+import numpy as np
+
+def binary_cross_entropy(p, y):
+    eps = 1e-8
+    loss = -np.mean(y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps))
+    dp = (-y / (p + eps) + (1 - y) / (1 - p + eps)) / np.size(p)
+    return loss, dp
+"""
+
+
+@pytest.mark.slow
+def test_another_boundary_guard_for_bce_also_gets_full_marks():
+    assert_full_marks(ASSIGNMENT, {**solution_answers(ASSIGNMENT), "binary_cross_entropy": ADDITIVE_EPSILON_BCE})
