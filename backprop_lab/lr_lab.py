@@ -20,7 +20,6 @@ read ``lab.verdict``, ``lab.status.value``, ``lab.figure`` or :meth:`LearningRat
 from __future__ import annotations
 
 import io
-import time
 from dataclasses import dataclass
 
 import ipywidgets as widgets
@@ -200,7 +199,6 @@ class LearningRateLab:
         self.figure = Figure(figsize=(10, 3.8))  # not pyplot: Jupyter must not show it a second time
         self.panels = TrainingPanels(self.figure)
         self.verdict: Verdict | None = None
-        self.train_seconds = 0.0
         for control in self.controls:
             control.observe(lambda _change: self.update(), names="value")
         self.update()
@@ -211,10 +209,8 @@ class LearningRateLab:
 
     def update(self) -> None:
         """Retrain with the current slider values and redraw."""
-        started = time.perf_counter()
         epochs, output = self.epochs.value, self.output_layer.value
         params, losses = run(self.learning_rate.value, epochs, self.hidden.value, self.seed.value, output)
-        self.train_seconds = time.perf_counter() - started
         self.verdict = self.panels.draw(losses, params, epochs, output, f"lr = {self.learning_rate.value:.3g}")
         self.status.value = f"<b style='color:{COLOURS[self.verdict.kind]}'>{self.verdict.text}</b>"
         with self.output:
