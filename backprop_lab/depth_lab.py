@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import LogLocator, NullLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
 from . import deep_nets
 
@@ -181,8 +181,11 @@ class DepthLab:
 
     @staticmethod
     def _few_log_ticks(axes) -> None:
+        # Plain-text labels ("1e-05"): matplotlib's default 10^n labels go through mathtext,
+        # which costs more than everything else in a redraw.
         axes.yaxis.set_major_locator(LogLocator(numticks=6))
         axes.yaxis.set_minor_locator(NullLocator())
+        axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.0e}"))
 
     def update(self) -> DepthReport:
         """Recompute for the current settings and redraw."""
@@ -214,13 +217,13 @@ class DepthLab:
         low, high = _log_limits(np.append(shown, baseline))
         overflowed = np.flatnonzero(np.isnan(shown))
         self.diverged_mark.set_data(steps[overflowed[:1]], [high] * min(1, overflowed.size))
-        self.loss_axes.set_xlim(0, len(losses))
+        self.loss_axes.set_xlim(-0.5, len(losses))
         self.loss_axes.set_ylim(low, high)
         self._few_log_ticks(self.loss_axes)
 
     def render_png(self) -> bytes:
         buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png")
+        self.figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
         return buffer.getvalue()
 
     def widget(self) -> widgets.VBox:
