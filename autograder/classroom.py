@@ -100,11 +100,22 @@ _worker_api = None
 
 def _start_worker(root: str, db_url: str | None, overrides: dict) -> None:
     global _worker_api
+    _quiet_library_warnings()
     config = course.load_course_config(Path(root), db_url)
     for section, values in overrides.items():
         for name, value in values.items():
             setattr(config[section], name, value)
     _worker_api = course.nbgrader_api(config)
+
+
+def _quiet_library_warnings() -> None:
+    """nbgrader's own SQLAlchemy and nbformat warnings say nothing about the submissions."""
+    import warnings
+
+    from sqlalchemy.exc import SAWarning
+
+    warnings.filterwarnings("ignore", category=SAWarning)
+    warnings.filterwarnings("ignore", message="Cell is missing an id field")
 
 
 def _grade_one(assignment_id: str, student_id: str, root: str) -> Outcome:

@@ -164,6 +164,11 @@ class HardenedExecute(Execute):
 
     async def _async_handle_timeout(self, timeout, cell=None):
         self._timed_out = True
+        self.error_on_timeout = {
+            "ename": "CellTimeoutError",
+            "evalue": f"not finished after {timeout} s (an infinite loop?): the grader stopped it",
+            "traceback": [f"CellTimeoutError: not finished after {timeout} s (an infinite loop?)"],
+        }
         if cell is not None and not any(p["kind"] == "timeout" for p in self._problems):
             self._problems.append(
                 {"kind": "timeout", "cell": grade_id(cell) or "", "message": f"a cell ran longer than {timeout} s"}

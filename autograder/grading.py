@@ -116,11 +116,14 @@ def _index_after(notebook, grade_id: str | None) -> int:
 
 
 def _failure_message(cell) -> str | None:
-    for output in cell.get("outputs", []):
+    outputs = cell.get("outputs", [])
+    # A time-out is reported after the KeyboardInterrupt that stopped the cell: say so first.
+    outputs = sorted(outputs, key=lambda o: o.get("ename") not in ("NotRun", "CellTimeoutError"))
+    for output in outputs:
         if output.output_type == "error" and output.ename == "NotImplementedError":
             return "not implemented yet: replace `raise NotImplementedError()` with your code"
         if output.output_type == "error" and output.ename in ("NotRun", "CellTimeoutError"):
-            return output.evalue or "not run: the cell ran longer than the time limit (an infinite loop?)"
+            return output.evalue or "the cell ran longer than the time limit (an infinite loop?)"
         if output.output_type == "error":
             return f"{output.ename}: {output.evalue}"
         if output.output_type == "stream" and output.name == "stderr":

@@ -66,7 +66,7 @@ def make_scratch(source_dir: str | os.PathLike | None, uid: int | None) -> Path:
         shutil.copytree(source_dir, work, symlinks=False)
     else:
         work.mkdir()
-    for name in ("home", "runtime"):
+    for name in ("home", "runtime", "tmp"):
         (scratch / name).mkdir()
     _copy_font_cache(scratch / "home" / "matplotlib")
     if uid is not None:
@@ -99,6 +99,7 @@ def kernel_env(scratch: Path) -> dict[str, str]:
         "JUPYTER_CONFIG_DIR": str(home / "jupyter"),
         "JUPYTER_DATA_DIR": str(home / "jupyter-data"),
         "JUPYTER_RUNTIME_DIR": str(scratch / "runtime"),
+        "TMPDIR": str(scratch / "tmp"),
         "PYTHONDONTWRITEBYTECODE": "1",
         "OMP_NUM_THREADS": "1",  # parallel graders share the cores: one thread per kernel
         "MKL_NUM_THREADS": "1",

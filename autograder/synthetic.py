@@ -109,6 +109,10 @@ def _build(kind: str, assignment_id: str, root: Path):
     if kind == "huge_output":
         _wrap_first_function(solution, "    print('x' * 2_000_000)\n    return {f}(*args, **kwargs)")
         return solution
+    if kind == "tamper_sys_modules":  # first of all: the set-up cell would import the fake helpers
+        _wrong_everywhere(exercise)
+        exercise.cells.insert(0, nbformat.v4.new_code_cell(TAMPERING[kind]))
+        return exercise
     if kind.startswith("tamper_"):
         _wrong_everywhere(exercise)
         _add_cell_after_setup(exercise, TAMPERING[kind])
@@ -159,3 +163,65 @@ def write(path: Path, kind: str, assignment_id: str, root: Path = course.REPO_RO
     else:
         nbformat.write(copy.deepcopy(submission(kind, assignment_id, root)), path)
     return path
+
+
+def snooping_cell(course_root: Path, victim: str, assignment_id: str) -> str:
+    """A learner cell that tries to read another student's work and to change the gradebook.
+
+    It prints ``SNOOP`` and, for each attempt, ``ALLOWED`` or ``denied <error>``.
+    """
+    root = str(course_root)
+    return f'''import os
+import sqlite3
+
+ROOT = {root!r}
+attempts = {{
+    "list submissions": lambda: os.listdir(ROOT + "/submitted"),
+    "read a submission": lambda: open(ROOT + "/submitted/{victim}/{assignment_id}/{assignment_id}.ipynb").read(9),
+    "open the gradebook": lambda: open(ROOT + "/gradebook.db", "ab").close(),
+    "change grades": lambda: sqlite3.connect(ROOT + "/gradebook.db").execute("update grade set manual_score = 99"),
+}}
+results = {{}}
+for label, attempt in attempts.items():
+    try:
+        attempt()
+        results[label] = "ALLOWED"
+    except Exception as error:
+        results[label] = "denied " + type(error).__name__
+print("SNOOP", results)
+'''
+
+
+def build_class(
+    course_root: Path,
+    batch: list[tuple[str, str, str]],
+    exchange: Path | None = None,
+    config_lines: tuple[str, ...] = (),
+    db_url: str | None = None,
+    root: Path = course.REPO_ROOT,
+) -> Path:
+    """A course folder with its assignments generated and ``batch`` already collected.
+
+    ``batch`` lists (student, assignment, kind); kind ``snoop`` is a correct submission with
+    :func:`snooping_cell` added (its victim: the first other student of that assignment).
+    Returns the course folder's ``nbgrader_config.py``.
+    """
+    config_file = course.init_course(course_root, exchange or Path(course_root).parent / "exchange", db_url, root)
+    with config_file.open("a") as handle:
+        handle.writelines(line + "\n" for line in config_lines)
+    api = course.nbgrader_api(course.load_course_config(course_root))
+    for assignment_id in sorted({assignment for _, assignment, _ in batch}):
+        result = api.generate_assignment(assignment_id)
+        if not result["success"]:
+            raise course.CourseError(result.get("error") or result.get("log"))
+    for student, assignment_id, kind in batch:
+        path = Path(course_root) / "submitted" / student / assignment_id / f"{assignment_id}.ipynb"
+        if kind == "snoop":
+            victim = next(s for s, a, _ in batch if a == assignment_id and s != student)
+            notebook = submission("correct", assignment_id, root)
+            notebook.cells.append(nbformat.v4.new_code_cell(snooping_cell(Path(course_root), victim, assignment_id)))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(notebook, path)
+        else:
+            write(path, kind, assignment_id, root)
+    return config_file

@@ -1,0 +1,188 @@
+"""A whole class graded with the real nbgrader: bad and hostile submissions get their right
+grade, our parallel grader gives exactly the grades of serial ``nbgrader autograde``, the
+export tells "could not be graded" from a real zero, and student code cannot reach the
+gradebook or other students' work."""
+
+from __future__ import annotations
+
+import ast
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from autograder import course, synthetic
+from autograder.classroom import grade_class
+
+pytestmark = pytest.mark.slow
+
+ASSIGNMENT = "01_chain_rule"
+OTHER = next((a for a in course.assignment_ids() if a != ASSIGNMENT), None)
+KINDS = [kind for kind in synthetic.KINDS if kind != "correct"]
+BATCH = (
+    [("correct", ASSIGNMENT, "correct")]
+    + [(kind, ASSIGNMENT, kind) for kind in KINDS]
+    + [("snoop", ASSIGNMENT, "snoop")]
+    + ([("correct", OTHER, "correct")] if OTHER else [])
+)
+#: Short limits keep the infinite loop cheap: the first timed-out cell waits `timeout`, later ones 2 s.
+CONFIG_LINES = (
+    "c.HardenedExecute.timeout = 8",
+    "c.HardenedExecute.timeout_after_timeout = 2",
+    "c.HardenedExecute.submission_timeout = 40",
+)
+
+
+def _world_readable_dir(prefix: str) -> Path:
+    """A folder any user could enter, like a careless instructor's: the grader must lock it."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    folder.chmod(0o755)
+    return folder
+
+
+def _scores(db_url: str) -> dict[tuple[str, str], dict[str, float | None]]:
+    """(assignment, student) -> {grade cell: auto score}, for every submission."""
+    with Gradebook(db_url) as gradebook:
+        return {
+            (assignment.name, submission.student.id): {
+                grade.name: grade.auto_score for notebook in submission.notebooks for grade in notebook.grades
+            }
+            for assignment in gradebook.assignments
+            for submission in assignment.submissions
+        }
+
+
+def _build(folder: Path) -> Path:
+    root = folder / "course"
+    synthetic.build_class(root, BATCH, exchange=folder / "exchange", config_lines=CONFIG_LINES)
+    root.chmod(0o755)  # as lax as it gets: the grader itself has to protect the course
+    return root
+
+
+@pytest.fixture(scope="module")
+def graded_classes():
+    """The same batch graded twice: by our parallel grader and by serial `nbgrader autograde`."""
+    parallel_dir, serial_dir = _world_readable_dir("bpl-parallel-"), _world_readable_dir("bpl-serial-")
+    try:
+        parallel_root, serial_root = _build(parallel_dir), _build(serial_dir)
+        summary = grade_class(parallel_root, workers=2, progress=False)
+        for assignment_id in sorted({a for _, a, _ in BATCH}):
+            subprocess.run(
+                [sys.executable, "-m", "nbgrader", "autograde", assignment_id, "--force"],
+                cwd=serial_root, capture_output=True, text=True, check=False,
+            )
+        db = "sqlite:///{}/gradebook.db"
+        yield {
+            "summary": summary,
+            "parallel": _scores(db.format(parallel_root)),
+            "serial": _scores(db.format(serial_root)),
+            "root": parallel_root,
+        }
+    finally:
+        shutil.rmtree(parallel_dir, ignore_errors=True)
+        shutil.rmtree(serial_dir, ignore_errors=True)
+
+
+def test_parallel_grades_equal_serial_nbgrader_autograde(graded_classes):
+    parallel, serial = graded_classes["parallel"], graded_classes["serial"]
+    assert set(parallel) == {(a, s) for s, a, _ in BATCH}
+    assert parallel == serial
+
+
+def _total(scores: dict[str, float | None]) -> float | None:
+    values = [v for v in scores.values() if v is not None]
+    return sum(values) if values else None
+
+
+@pytest.mark.parametrize(("student", "assignment_id", "kind"), BATCH, ids=[f"{s}-{a}" for s, a, _ in BATCH])
+def test_every_submission_gets_its_right_grade(graded_classes, student, assignment_id, kind):
+    scores = graded_classes["parallel"][(assignment_id, student)]
+    total, maximum = _total(scores), _max_score(assignment_id)
+    expected = "full" if kind == "snoop" else synthetic.EXPECTED[kind]
+    if expected == "full":
+        assert total == maximum, scores
+    elif expected == "zero":
+        assert total == 0, scores
+    elif expected == "partial":
+        assert total is not None and 0 < total < maximum, scores
+    else:  # ungraded: an unreadable notebook has no scores; a dead kernel's cells after it score 0
+        assert not total, scores
+
+
+def _max_score(assignment_id: str) -> float:
+    notebook = nbformat.read(course.source_notebook(assignment_id), as_version=4)
+    return sum(
+        float(c.metadata["nbgrader"]["points"]) for c in notebook.cells
+        if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")
+    )
+
+
+def test_the_batch_never_stops_and_the_summary_says_why(graded_classes):
+    summary = graded_classes["summary"]
+    assert len(summary.outcomes) == len(BATCH)
+    failed = {o.student_id: o.reason for o in summary.failed}
+    assert set(failed) == {"invalid_json"}
+    assert "not a valid notebook" in failed["invalid_json"]
+    reasons = {o.student_id: o.reason for o in summary.graded}
+    assert "kernel_died" in reasons["os_exit"]
+    assert "timeout" in reasons["infinite_loop"]
+    assert not reasons["correct"]
+    assert "could not be graded (1)" in summary.text()
+
+
+def test_export_tells_could_not_be_graded_from_a_real_zero(graded_classes):
+    root = graded_classes["root"]
+    target = root / "grades.csv"
+    subprocess.run([sys.executable, "-m", "nbgrader", "export", f"--to={target}"], cwd=root, check=True,
+                   capture_output=True)
+    rows = {(r["assignment"], r["student_id"]): r for r in csv.DictReader(target.open())}
+    untouched = rows[(ASSIGNMENT, "untouched")]
+    assert (untouched["status"], float(untouched["score"])) == ("graded", 0.0)
+    invalid = rows[(ASSIGNMENT, "invalid_json")]
+    assert invalid["status"] == "not graded"
+    assert "not a valid notebook" in invalid["reason"]
+    died = rows[(ASSIGNMENT, "os_exit")]
+    assert died["status"] == "not graded" and "kernel died" in died["reason"]
+    assert rows[(ASSIGNMENT, "infinite_loop")]["status"] == "graded"
+    if OTHER:  # a student enrolled in the gradebook who never submitted OTHER
+        assert rows[(OTHER, "os_exit")]["status"] == "not submitted"
+
+
+def test_an_infinite_loop_costs_the_time_limit_once(graded_classes):
+    """Two test cells call the looping function: the first waits the full limit, the second 2 s."""
+    path = graded_classes["root"] / "autograded" / "infinite_loop" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    stopped = [o.evalue for c in notebook.cells if c.cell_type == "code" for o in c.outputs
+               if o.output_type == "error" and o.ename == "CellTimeoutError"]
+    assert [message.split(" s ")[0] for message in stopped] == ["not finished after 8", "not finished after 2"]
+
+
+def test_huge_outputs_are_cut_short(graded_classes):
+    path = graded_classes["root"] / "autograded" / "huge_output" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    assert path.stat().st_size < 1_000_000  # the submission printed 2 MB in each of 2 test cells
+    assert "output truncated by the grader" in path.read_text()
+
+
+def _snoop_results(root: Path) -> dict[str, str]:
+    notebook = nbformat.read(root / "autograded" / "snoop" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    text = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
+    line = next(line for line in text.splitlines() if line.startswith("SNOOP"))
+    return ast.literal_eval(line.removeprefix("SNOOP "))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the kernel runs as a throwaway user only when grading as root")
+def test_student_code_cannot_read_other_work_or_change_the_gradebook(graded_classes):
+    results = _snoop_results(graded_classes["root"])
+    assert results and all(value.startswith("denied") for value in results.values()), results
+    assert all(score != 99 for scores in graded_classes["parallel"].values() for score in scores.values())
+    with Gradebook(f"sqlite:///{graded_classes['root']}/gradebook.db") as gradebook:
+        manual = [g.manual_score for s in gradebook.assignments for sub in s.submissions for n in sub.notebooks
+                  for g in n.grades]
+    assert 99 not in manual
