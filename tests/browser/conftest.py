@@ -100,8 +100,11 @@ def console() -> Console:
 
 
 @pytest.fixture
-def page(browser, console, request) -> Iterator:
-    """A fresh browser context and page; its console is recorded, and a screenshot kept on failure."""
+def page(browser, lab_server, console, request) -> Iterator:
+    """A fresh browser context and page; its console is recorded, and a screenshot kept on failure.
+
+    Afterwards the server's kernels are shut down, so that tests do not pile up idle kernels.
+    """
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     page.set_default_timeout(30_000)
@@ -112,6 +115,7 @@ def page(browser, console, request) -> Iterator:
     if report is not None and report.failed:
         save_screenshot(page, f"{request.node.name}-FAILED")
     context.close()
+    lab_server.shut_down_kernels()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -123,6 +123,7 @@ SLIDER = ".widget-slider:not(.widget-vslider)"
 DROPDOWN = ".widget-dropdown"
 TOGGLE_BUTTONS = ".widget-toggle-buttons"
 CHECKBOX = ".widget-checkbox"
+BUTTON = "button.widget-button"
 QUIZ = ".widget-vbox:has(.widget-radio-box):has(button:text-is('Check'))"
 
 _FIGURE_JS = """

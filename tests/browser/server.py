@@ -131,6 +131,21 @@ class LabServer:
         if result.returncode:
             raise ServerError(f"nbgrader release_assignment {assignment_id} failed:\n{result.stderr}")
 
+    def api(self, method: str, path: str) -> object:
+        request = urllib.request.Request(
+            f"{self.url}/api/{path}", method=method, headers={"Authorization": f"token {self.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def shut_down_kernels(self) -> None:
+        """End every notebook session and kernel, as closing a notebook with "Shut Down Kernel" does."""
+        for session in self.api("GET", "sessions"):
+            self.api("DELETE", f"sessions/{session['id']}")
+        for kernel in self.api("GET", "kernels"):
+            self.api("DELETE", f"kernels/{kernel['id']}")
+
     # -- life cycle -------------------------------------------------------------------------
     def start(self) -> LabServer:
         self._copy_course()

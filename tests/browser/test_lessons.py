@@ -1,8 +1,8 @@
 """Every lesson, as a learner meets it in JupyterLab: run all, use each lab, answer a quiz.
 
 Lessons are discovered on disk, so a lesson is tested from the moment its notebook lands.
-Each lab's controls are found in the page (sliders, dropdowns, toggle buttons, checkboxes) and
-each one is used; a slider both with the keyboard and with the mouse. After every move the
+Each lab's controls are found in the page (sliders, dropdowns, toggle buttons, buttons,
+checkboxes) and each one is used; a slider both with the keyboard and with the mouse. After every move the
 lab's figure must change (a new image) and no cell may show an error. Before/after screenshots
 of each lab go to ``artifacts/screenshots/``.
 """
@@ -99,6 +99,12 @@ def use_every_control(page, cell) -> list[str]:
         button.click()
         lab.wait_for_new_figure(page, cell, before, f"clicking {choice!r}")
         done.append(f"toggle: {choice}")
+    for button in outputs.locator(lab.BUTTON).all():
+        name = button.inner_text().strip()
+        before = lab.figure_of(cell)
+        button.click()
+        lab.wait_for_new_figure(page, cell, before, f"clicking {name!r}")
+        done.append(f"button: {name}")
     for checkbox in outputs.locator(f"{lab.CHECKBOX} input[type=checkbox]").all():
         before = lab.figure_of(cell)
         checkbox.click()
