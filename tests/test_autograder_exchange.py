@@ -1,0 +1,135 @@
+"""The instructor workflow of docs/instructors.md, end to end with the real nbgrader exchange
+on one machine: generate, release, fetch and submit for several students, collect, autograde
+(our parallel grader), generate and release feedback, fetch feedback, export grades.
+
+As root every "student" has the same uid: submit needs --student, collect needs
+--ExchangeCollect.check_owner=False (both are in the documented workflow)."""
+
+from __future__ import annotations
+
+import csv
+import html
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import course, synthetic
+
+pytestmark = pytest.mark.slow
+
+ASSIGNMENT = "01_chain_rule"
+WRONG_DH_DX = "def dh_dx(x):\n    return 3 * (x**2 + 1) ** 2\n"  # forgot the inner derivative
+#: A line of the hidden test of dh_dx: it must never reach a student.
+HIDDEN_LINE = 'f"dh_dx(x) for x of shape {shape}"'
+
+
+def nbgrader(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """An nbgrader command run by whoever owns ``cwd``: each has their own Jupyter folders.
+
+    nbgrader remembers submissions in the Jupyter data folder; sharing one (every student is
+    root here) would hand each student everyone's feedback.
+    """
+    jupyter = {"JUPYTER_CONFIG_DIR": str(cwd / ".jupyter"), "JUPYTER_DATA_DIR": str(cwd / ".jupyter-data")}
+    return subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args], cwd=cwd, capture_output=True, text=True, check=False,
+        env={**os.environ, **jupyter},
+    )
+
+
+def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def student_answer(student: str, fetched: Path) -> None:
+    """What each student hands in, written over the notebook they fetched."""
+    if student == "alice":
+        nbformat.write(synthetic.submission("correct", ASSIGNMENT), fetched)
+    elif student == "bob":
+        notebook = synthetic.submission("correct", ASSIGNMENT)
+        cell = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "dh_dx")
+        cell.source = WRONG_DH_DX
+        nbformat.write(notebook, fetched)
+    else:  # carol's laptop crashed while saving
+        fetched.write_text(fetched.read_text()[:500])
+
+
+STUDENTS = ("alice", "bob", "carol")
+
+
+@pytest.fixture(scope="module")
+def workflow(tmp_path_factory):
+    base = tmp_path_factory.mktemp("workflow")
+    instructor, exchange = base / "course", base / "exchange"
+    ok(subprocess.run(
+        [sys.executable, "-m", "autograder", "init-course", str(instructor), "--exchange", str(exchange)],
+        capture_output=True, text=True, check=False,
+    ))
+    ok(nbgrader("generate_assignment", ASSIGNMENT, cwd=instructor))
+    ok(nbgrader("release_assignment", ASSIGNMENT, cwd=instructor))
+    student_flags = ["--course", course.COURSE_ID, f"--Exchange.root={exchange}"]
+    homes = {}
+    for student in STUDENTS:
+        home = homes[student] = base / student
+        home.mkdir()
+        ok(nbgrader("fetch_assignment", ASSIGNMENT, *student_flags, cwd=home))
+        student_answer(student, home / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+        ok(nbgrader("submit", ASSIGNMENT, *student_flags, f"--student={student}", cwd=home))
+    ok(nbgrader("collect", ASSIGNMENT, "--ExchangeCollect.check_owner=False", cwd=instructor))
+    grading = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", ASSIGNMENT, "--workers=2"],
+        cwd=instructor, capture_output=True, text=True, check=False,
+    )
+    ok(nbgrader("generate_feedback", ASSIGNMENT, cwd=instructor))
+    ok(nbgrader("release_feedback", ASSIGNMENT, cwd=instructor))
+    for student in STUDENTS:
+        ok(nbgrader("fetch_feedback", ASSIGNMENT, *student_flags, f"--student={student}", cwd=homes[student]))
+    ok(nbgrader("export", "--to=grades.csv", cwd=instructor))
+    return {"instructor": instructor, "homes": homes, "grading": grading}
+
+
+def fetched_feedback(home: Path) -> list[Path]:
+    return sorted((home / ASSIGNMENT / "feedback").glob(f"*/{ASSIGNMENT}.html"))
+
+
+def test_grading_summary_names_the_submission_that_could_not_be_graded(workflow):
+    grading = workflow["grading"]
+    assert grading.returncode == 1  # not every submission could be graded
+    assert "graded 2 of 3 submissions" in grading.stdout
+    assert "carol / 01_chain_rule: 01_chain_rule.ipynb is not a valid notebook" in grading.stdout
+
+
+def test_every_student_who_handed_in_a_notebook_fetches_feedback(workflow):
+    assert fetched_feedback(workflow["homes"]["alice"])
+    assert fetched_feedback(workflow["homes"]["bob"])
+    assert not fetched_feedback(workflow["homes"]["carol"])  # nothing was graded, nothing to show
+
+
+def page_text(path: Path) -> str:
+    """What a student reads on an HTML page: tags (ANSI colour spans too) removed, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
+
+
+def test_feedback_says_what_failed_and_why_without_hidden_test_code(workflow):
+    text = page_text(fetched_feedback(workflow["homes"]["bob"])[0])
+    assert HIDDEN_LINE not in text
+    assert "BEGIN HIDDEN TESTS" not in text and "fresh_rng()" not in text
+    assert "you forgot the inner derivative du/dx = 2x" in text  # the hidden test's message
+    assert "a hidden test: its code and traceback are not shown" in text
+
+
+def test_export_has_every_student_with_a_status(workflow):
+    rows = {r["student_id"]: r for r in csv.DictReader((workflow["instructor"] / "grades.csv").open())}
+    assert (rows["alice"]["status"], float(rows["alice"]["score"])) == ("graded", 12.0)
+    assert rows["bob"]["status"] == "graded" and 0 < float(rows["bob"]["score"]) < 12
+    assert rows["carol"]["status"] == "not graded"
+    assert "not a valid notebook" in rows["carol"]["reason"]
+
+
+def test_the_course_folder_is_private_to_the_instructor(workflow):
+    assert workflow["instructor"].stat().st_mode & 0o077 == 0
