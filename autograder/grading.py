@@ -29,6 +29,8 @@ __all__ = ["GRADING_ENV", "Report", "TestResult", "grade_notebook", "merge_tests
 class TestResult:
     """One test cell's outcome."""
 
+    __test__ = False  # not a pytest test class, despite its name
+
     grade_id: str
     points: float
     max_points: float
