@@ -205,14 +205,14 @@ class LabServer:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
         _, alive = psutil.wait_procs(tree, timeout=10)
-        survivors = [f"{p.pid} {' '.join(p.cmdline()[:3])}" for p in alive if _running(p)]
+        survivors = []
         for process in alive:
-            process.kill()
+            try:
+                description = f"{process.pid} {' '.join(process.cmdline()[:3])}"
+                if process.status() == psutil.STATUS_ZOMBIE:
+                    continue  # already dead; its new parent reaps it
+                process.kill()
+            except psutil.NoSuchProcess:
+                continue
+            survivors.append(description)
         return survivors
-
-
-def _running(process: psutil.Process) -> bool:
-    try:
-        return process.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
