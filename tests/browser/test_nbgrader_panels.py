@@ -54,11 +54,14 @@ def test_formgrader_lists_the_course_assignments(page, lab_server, console, rele
     assert not console.errors(HARMLESS), f"the formgrader logged errors: {console.errors(HARMLESS)}"
 
 
-def test_assignment_list_shows_released_assignment(page, lab_server, console, released):
+def test_assignment_list_fetches_the_released_assignment(page, lab_server, console, released):
     panel = open_panel(page, lab_server, "Assignment List")
-    released_section = panel.locator("#released_assignments_list, .list_container").first
-    released_section.wait_for()
-    panel.get_by_text(released, exact=True).first.wait_for(timeout=60_000)
-    panel.get_by_role("button", name="Fetch").first.wait_for()
+    released_list = panel.locator("#released_assignments_list")
+    released_list.get_by_text(released, exact=True).wait_for(timeout=60_000)
     save_screenshot(page, "nbgrader-assignment-list")
+
+    released_list.get_by_role("button", name="Fetch").first.click()
+    panel.locator("#fetched_assignments_list").get_by_text(released, exact=True).first.wait_for(timeout=60_000)
+    assert (lab_server.root / released / f"{released}.ipynb").is_file(), "Fetch did not copy the notebook"
+    save_screenshot(page, "nbgrader-assignment-list-fetched")
     assert not console.errors(HARMLESS), f"the assignment list logged errors: {console.errors(HARMLESS)}"
