@@ -57,7 +57,7 @@ def test_start_page_links_every_lesson_and_exercise(page, lab_server):
     assert not dangling, f"the start page links notebooks that do not exist: {dangling}"
 
 
-def test_start_page_links_open_in_jupyterlab(page, lab_server):
+def test_start_page_links_open_in_jupyterlab(page, lab_server, console):
     """Clicking a lesson link and an exercise link opens each as a notebook tab, kernel ready."""
     panel = lab.open_notebook(page, lab_server.lab_url(START_PAGE))
     linked = linked_paths(panel)
@@ -74,3 +74,4 @@ def test_start_page_links_open_in_jupyterlab(page, lab_server):
         opened = lab.wait_for_notebook(page)
         assert opened.locator(".jp-Cell").count() > 0, f"{target} opened empty"
     save_screenshot(page, "start_page_link_opened_exercise")
+    assert not console.errors(lab.HARMLESS_CONSOLE_ERRORS), f"browser console errors: {console.errors()}"
