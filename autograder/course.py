@@ -40,6 +40,14 @@ AUTOGRADE_PREPROCESSORS = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+#: nbgrader's sanitizing pipeline, with deleted test cells put back robustly.
+SANITIZE_PREPROCESSORS = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "autograder.execute.RestoringOverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 #: Feedback: hidden tests' tracebacks replaced by their message, then their code removed.
 FEEDBACK_PREPROCESSORS = [
     "autograder.execute.RedactHiddenTests",
@@ -100,6 +108,7 @@ def nbgrader_config(root: Path = REPO_ROOT, db_url: str | None = None) -> Config
     config.HardenedExecute.timeout = CELL_TIMEOUT
     config.HardenedExecute.submission_timeout = SUBMISSION_TIMEOUT
     config.HardenedExecute.course_root = str(root)
+    config.Autograde.sanitize_preprocessors = SANITIZE_PREPROCESSORS
     config.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS
     config.GenerateFeedback.preprocessors = FEEDBACK_PREPROCESSORS
     # The export says which submissions could not be graded, and why (autograder/export.py).

@@ -16,6 +16,9 @@ place of nbgrader's own, so an instructor's plain ``nbgrader autograde``, the pa
       so it no longer costs the cell its points; errors still do;
     * keeps at most ``max_output_chars`` of each cell's output.
 
+:class:`RestoringOverwriteCells` (replaces nbgrader's ``OverwriteCells``)
+    puts back deleted test cells wherever they were, where nbgrader 0.9.6 fails the submission.
+
 :class:`RecordGradingProblems` (after ``SaveAutoGrades``)
     stores a time-out or a dead kernel in the gradebook (a flag and a comment that
     :mod:`autograder.export` reads), so the grade export can say why.
@@ -33,7 +36,7 @@ import time
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat.notebooknode import NotebookNode
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor, OverwriteCells
 from nbgrader.utils import is_grade, is_locked, is_solution
 from traitlets import Bool, Integer, Unicode
 
@@ -261,6 +264,33 @@ def _move_stderr_to_stdout(cell) -> None:
         if output.output_type == "stream" and output.name == "stderr":
             output.name = "stdout"
             output.text = "".join(f"[stderr] {line}\n" for line in output.text.splitlines())
+
+
+class RestoringOverwriteCells(OverwriteCells):
+    """nbgrader's ``OverwriteCells``, able to put back any deleted test cell.
+
+    nbgrader 0.9.6 puts a deleted test cell back after the source cell just before it, and
+    fails the whole submission (``KeyError``) when that cell is a markdown cell, as in every
+    assignment that explains a test before it. Here each missing test cell goes after the
+    nearest earlier cell that is still in the notebook.
+    """
+
+    def add_missing_grade_cells(self, nb, resources):
+        source = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
+        order = [cell.name for cell in source.source_cells]
+        by_name = {cell.name: cell for cell in source.source_cells}
+        solutions = {cell.name for cell in source.solution_cells}
+        for grade_cell in source.grade_cells:
+            present = {grade_id(cell): index for index, cell in enumerate(nb.cells) if grade_id(cell)}
+            if grade_cell.name in present or grade_cell.name not in by_name:
+                continue
+            earlier = [name for name in order[: order.index(grade_cell.name)] if name in present]
+            position = present[earlier[-1]] + 1 if earlier else 0
+            restored = self.missing_cell_transform(
+                by_name[grade_cell.name], grade_cell.max_score, is_solution=grade_cell.name in solutions
+            )
+            nb.cells.insert(position, restored)
+        return nb, resources
 
 
 class RecordGradingProblems(NbGraderPreprocessor):
