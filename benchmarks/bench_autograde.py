@@ -60,12 +60,18 @@ def bare_kernel_start(repeats: int = 5) -> float:
     from nbclient import NotebookClient
 
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("pass")])
-    started = time.perf_counter()
     with tempfile.TemporaryDirectory() as sockets:
-        for _ in range(repeats):  # over IPC, like the grader's kernels (and without TCP's warning)
-            manager = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=f"{sockets}/kernel")
-            NotebookClient(notebook, km=manager, shutdown_kernel="immediate").execute()
-    return (time.perf_counter() - started) / repeats
+
+        class IpcKernelManager(AsyncKernelManager):  # like the grader's kernels (and no TCP warning)
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
+                self.transport, self.ip = "ipc", f"{sockets}/kernel"
+
+        started = time.perf_counter()
+        for _ in range(repeats):
+            NotebookClient(notebook, kernel_name="python3", kernel_manager_class=IpcKernelManager,
+                           shutdown_kernel="immediate").execute()
+        return (time.perf_counter() - started) / repeats
 
 
 def main() -> None:
