@@ -30,6 +30,7 @@ place of nbgrader's own, so an instructor's plain ``nbgrader autograde``, the pa
 
 from __future__ import annotations
 
+import os
 import secrets
 import time
 
@@ -105,6 +106,8 @@ class HardenedExecute(Execute):
         metadata = resources.setdefault("metadata", {})
         original_path = metadata.get("path")
         uid = sandbox.fresh_uid() if self.sandbox and sandbox.can_switch_user() else None
+        if uid is None and self.sandbox and os.geteuid() == 0:
+            self.log.warning("grading as root, but kernels cannot start as another user: they run as root")
         if uid is not None and self.course_root:
             sandbox.protect_course_root(self.course_root)
         scratch = sandbox.make_scratch(original_path, uid)

@@ -22,11 +22,13 @@ a dedicated account that owns nothing but the course.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import random
 import shutil
 import signal
 import stat
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -40,8 +42,27 @@ from .course import GRADING_ENV
 UID_RANGE = (1_500_000_000, 1_900_000_000)
 
 
+@functools.cache
 def can_switch_user() -> bool:
-    return os.geteuid() == 0 and shutil.which("setpriv") is not None
+    """Root, setpriv, and a kernel that really starts as another user (probed once per process).
+
+    The probe imports what a grading kernel needs as a throwaway uid: it fails when the Python
+    installation or this package cannot be read by other users (then kernels run as the
+    grader's own user, see the module docstring).
+    """
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        return False
+    uid = fresh_uid()
+    probe = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--",
+             sys.executable, "-c", "import ipykernel, autograder.checks"]
+    try:
+        result = subprocess.run(probe, cwd="/", env={"PATH": "/usr/bin:/bin", "HOME": "/"}, capture_output=True,
+                                timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    finally:
+        kill_processes_of(uid)
+    return result.returncode == 0
 
 
 def fresh_uid() -> int:

@@ -20,6 +20,7 @@ from nbgrader.api import Gradebook
 
 from autograder import course, synthetic
 from autograder.classroom import grade_class
+from autograder.grading import grade_notebook
 
 pytestmark = pytest.mark.slow
 
@@ -94,6 +95,20 @@ def test_parallel_grades_equal_serial_nbgrader_autograde(graded_classes):
     parallel, serial = graded_classes["parallel"], graded_classes["serial"]
     assert set(parallel) == {(a, s) for s, a, _ in BATCH}
     assert parallel == serial
+
+
+@pytest.mark.parametrize(("student", "assignment_id", "kind"), BATCH, ids=[f"{s}-{a}" for s, a, _ in BATCH])
+def test_self_check_gives_the_instructors_grades(graded_classes, student, assignment_id, kind):
+    """What a learner's check reports is what nbgrader gives them, test by test."""
+    submitted = graded_classes["root"] / "submitted" / student / assignment_id / f"{assignment_id}.ipynb"
+    report = grade_notebook(submitted, course.source_notebook(assignment_id), cell_timeout=8,
+                            submission_timeout=40, timeout_after_timeout=2)
+    by_nbgrader = graded_classes["parallel"][(assignment_id, student)]
+    if kind == "invalid_json":
+        assert report.error and "not a valid notebook" in report.error
+        assert set(by_nbgrader.values()) == {None}
+    else:
+        assert {r.grade_id: r.points for r in report.results} == by_nbgrader
 
 
 def _total(scores: dict[str, float | None]) -> float | None:
