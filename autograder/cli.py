@@ -82,9 +82,11 @@ def _check(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"== {notebook} ({time.perf_counter() - started:.1f} s)")
             print(format_report(report))
+    total = {"score": sum(r["score"] for r in reports), "max_score": sum(r["max_score"] for r in reports)}
     if args.json:
-        total = {"score": sum(r["score"] for r in reports), "max_score": sum(r["max_score"] for r in reports)}
         print(json.dumps({"full_marks": everything_passed, **total, "notebooks": reports}, indent=2))
+    elif len(reports) > 1:
+        print(f"== all {len(reports)} notebooks: {total['score']:g} / {total['max_score']:g}")
     return 0 if everything_passed else 1
 
 

@@ -135,7 +135,9 @@ class HardenedExecute(Execute):
         self.refusals = self._find_tampering(nb, setup) if self.scan_for_tampering else {}
 
     def _is_trusted(self, cell) -> bool:
-        return grade_id(cell) in self._trusted and cell.source == self._trusted[grade_id(cell)]
+        """The instructor's cell: its source, or nbgrader's notice of a restored cell followed by it."""
+        trusted = self._trusted.get(grade_id(cell))
+        return trusted is not None and (cell.source == trusted or cell.source.endswith("\n" + trusted))
 
     def _find_tampering(self, nb, setup_source: str) -> dict[int, str]:
         protected = tamper.bound_names(setup_source)
