@@ -13,7 +13,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 START_PAGE := lessons/00_start_here.ipynb
 
-.PHONY: lab test generate lint bench clean-venv
+.PHONY: lab test generate grade lint bench clean-venv
 
 # Reinstall only when the pins or the package metadata change.
 $(RUNTIME_STAMP): requirements.txt pyproject.toml
@@ -34,6 +34,10 @@ test: $(DEV_STAMP)
 
 generate: $(RUNTIME_STAMP)
 	$(BIN)/python -m autograder generate
+
+# Grade a class in parallel (same grades as nbgrader autograde): make grade ARGS="--help"
+grade: $(RUNTIME_STAMP)
+	$(BIN)/python -m autograder grade $(ARGS)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

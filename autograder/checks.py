@@ -67,6 +67,10 @@ _WATCHED_NAMESPACES = {
 }
 # Steps that grade with torch import it before these helpers; watch it too when it is there.
 if "torch" in sys.modules:
+    # The first optimizer loads torch._dynamo, which rebinds torch.manual_seed: load it now, so
+    # that what is recorded below is torch as it will stay.
+    import torch._dynamo  # noqa: F401
+
     _torch = sys.modules["torch"]
     _WATCHED_NAMESPACES.update(
         {"torch": _torch, "torch.autograd": _torch.autograd, "torch.nn.functional": _torch.nn.functional}
@@ -117,9 +121,13 @@ def _find_foreign_functions() -> list[str]:
 
 
 def _changed_since_import() -> list[str]:
+    # Only names that existed at import count: a library loading a submodule later adds names,
+    # and a name the learner adds is never used by the tests.
     now = _snapshot()
     return sorted(
-        f"{space}.{attr}" for (space, attr), ident in now.items() if _NUMPY_AT_IMPORT.get((space, attr)) != ident
+        f"{space}.{attr}"
+        for (space, attr), ident in now.items()
+        if (space, attr) in _NUMPY_AT_IMPORT and _NUMPY_AT_IMPORT[(space, attr)] != ident
     )
 
 
@@ -274,10 +282,16 @@ def check_returns_none(value: object, what: str) -> None:
         raise Mistake(f"{what} should update its argument in place and return None, got {type(value).__name__}.")
 
 
-def check_unchanged(value: object, original: object, what: str) -> None:
-    """Pass when an input the learner's code received is exactly as it was before the call."""
+def check_unchanged(value: object, original: object, what: str, *, hint: str | None = None) -> None:
+    """Pass when an input the learner's code received is exactly as it was before the call.
+
+    ``hint`` replaces the default advice (work on a copy), e.g. where the contract asks the
+    function to change its input in place and restore it.
+    """
     _guard()
     if not _allclose(_to_array(value, what), _to_array(original, what), rtol=0.0, atol=0.0):
+        if hint:
+            raise Mistake(f"{what} was modified: {hint}")
         raise Mistake(f"{what} was modified: your function must leave its inputs as it found them (work on a copy).")
 
 

@@ -51,6 +51,13 @@ class Report:
     #: What went wrong beyond single tests: a time-out, a dead kernel, cells refused as tampering.
     notes: list[str] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        state = f"not graded: {self.error}" if self.error else f"{self.score:g}/{self.max_score:g}"
+        return f"Report({Path(self.notebook).name}: {state})"
+
+    def _ipython_display_(self) -> None:
+        """Show nothing: the check cell has already printed the full report."""
+
     @property
     def score(self) -> float:
         return sum(r.points for r in self.results)
