@@ -1,10 +1,7 @@
 """Suite-wide set-up: run nbgrader and Jupyter from this venv, quietly."""
 
 import os
-import sys
-from pathlib import Path
 
-# nbgrader shells out to alembic: the venv's bin/ must be on PATH even when pytest is run
-# directly rather than through `make test`.
-os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+import autograder  # noqa: F401  (puts this venv's bin/ on PATH: nbgrader shells out to alembic)
+
 os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")

@@ -2,6 +2,7 @@
 reinstalled until the pins change."""
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -30,3 +31,14 @@ def test_changing_the_pins_triggers_a_reinstall():
 def test_the_torch_pin_is_exact():
     pins = (course.REPO_ROOT / "requirements.txt").read_text().splitlines()
     assert "torch==2.13.0" in pins, "an open torch range pulls a multi-GB CUDA build"
+
+
+def test_the_venvs_python_finds_nbgrader_tools_without_an_activated_venv():
+    import sys
+
+    probe = "import shutil, autograder; print(shutil.which('alembic') or '')"
+    found = subprocess.run(
+        [sys.executable, "-c", probe], env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert found, "`python -m autograder` cannot reach nbgrader's alembic unless the venv is activated"
+    assert Path(found).parent == Path(sys.executable).parent
