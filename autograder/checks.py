@@ -35,6 +35,8 @@ from collections.abc import Callable, Mapping
 
 import numpy as _np
 
+from .readonly import make_read_only
+
 __all__ = [
     "Mistake",
     "Tampering",
@@ -329,12 +331,4 @@ if _foreign_at_import:
 _HELPERS_AT_IMPORT = {name: id(globals()[name]) for name in __all__}
 
 
-class _ReadOnlyModule(types.ModuleType):
-    def __setattr__(self, name: str, value: object) -> None:
-        raise Tampering(f"{self.__name__}.{name} is read-only: the course's check helpers cannot be replaced.")
-
-    def __delattr__(self, name: str) -> None:
-        raise Tampering(f"{self.__name__}.{name} is read-only: the course's check helpers cannot be deleted.")
-
-
-sys.modules[__name__].__class__ = _ReadOnlyModule
+make_read_only(__name__, Tampering, "the course's check helpers")
