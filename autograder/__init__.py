@@ -1,13 +1,19 @@
-"""Backprop Lab's grading tools.
+"""Backprop Lab's grading tools. Where each step of grading happens:
 
-- :mod:`autograder.checks`        helpers that test cells call; failures name the mistake
-- :mod:`autograder.grading`       grade one notebook against its assignment's tests
-- :mod:`autograder.selfcheck`     the learner's "check my work" cell
-- :mod:`autograder.course`        where the course lives, its nbgrader configuration, generation
+- :mod:`autograder.course`        where the course lives (paths) and its limits
+- :mod:`autograder.cells`         what a cell is, and the one rule that puts the instructor's cells back
+- :mod:`autograder.execute`       running a restored notebook: the policy, the sandboxed kernel, in-process
+- :mod:`autograder.grading`       the engine: restore, run, score one notebook (self-check, suite)
+- :mod:`autograder.pipelines`     the same pieces as nbgrader's autograde and feedback phases
+- :mod:`autograder.problems`      what went wrong, as typed records, from execution to the export
+- :mod:`autograder.seeds`         each test cell's seed: the same grade every time, and replays
 - :mod:`autograder.classroom`     grade a whole class in parallel, as nbgrader autograde would
-- :mod:`autograder.execute`       hardened execution: time limits, restored tests, clean feedback
-- :mod:`autograder.tamper`, :mod:`autograder.kernel_guard`, :mod:`autograder.sandbox`
-                                  what keeps a submission from gaming the grade or the gradebook
+- :mod:`autograder.export`        the grade export with "not graded" and its reason
+- :mod:`autograder.authoring`     generate exercises and solutions; an instructor's course folder
+- :mod:`autograder.selfcheck`     the learner's "check my work" cell
+- kernel side: :mod:`autograder.checks` (what test cells call; failures name the mistake),
+  :mod:`autograder.kernel_guard` (puts back what the tests rely on), with
+  :mod:`autograder.tamper` and :mod:`autograder.sandbox` keeping a submission from gaming the grade
 - ``python -m autograder``        the command line (``--help`` lists the commands)
 """
 

@@ -19,12 +19,18 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import course
+from . import pipelines
+from .course import SOURCE_DIR
+from .grading import invalid_notebook_problem
+from .problems import Problem
+from .problems import in_gradebook as problems_in_gradebook
 
 SUBMITTED_DIR = "submitted"
+#: Where nbgrader's full log of a submission that could not be graded is kept, in the course folder.
+LOG_DIR = "grading-logs"
 
 
 @dataclass(frozen=True)
@@ -33,9 +39,23 @@ class Outcome:
 
     assignment_id: str
     student_id: str
-    graded: bool
     seconds: float
-    reason: str = ""  # why it could not be graded, or what to look at
+    problems: tuple[Problem, ...] = ()
+    log: str = ""  # where nbgrader's full log of a submission that could not be graded is kept
+
+    @property
+    def graded(self) -> bool:
+        return not any(p.stops_grading for p in self.problems)
+
+    @property
+    def reason(self) -> str:
+        """What went wrong, in sentences (empty when nothing did)."""
+        return "; ".join(p.message for p in self.problems if p.flags)
+
+    def record(self) -> dict:
+        return {"assignment_id": self.assignment_id, "student_id": self.student_id, "graded": self.graded,
+                "seconds": self.seconds, "reason": self.reason, "log": self.log,
+                "problems": [p.record() for p in self.problems]}
 
 
 @dataclass
@@ -63,7 +83,10 @@ class Summary:
             lines += [f"  {o.student_id} / {o.assignment_id}: {o.reason}" for o in noted]
         if self.failed:
             lines.append(f"could not be graded ({len(self.failed)}):")
-            lines += [f"  {o.student_id} / {o.assignment_id}: {o.reason}" for o in self.failed]
+            for o in self.failed:
+                lines.append(f"  {o.student_id} / {o.assignment_id}: {o.reason}")
+                if o.log:
+                    lines.append(f"    nbgrader's full log: {o.log}")
         return "\n".join(lines)
 
 
@@ -80,16 +103,13 @@ def find_submissions(root: Path, assignments: Iterable[str] = (), students: Iter
     return found
 
 
-def invalid_notebooks(folder: Path) -> list[str]:
-    """Why each notebook in ``folder`` cannot be read, if any cannot."""
-    import nbformat
-
-    problems = []
-    for path in sorted(folder.glob("*.ipynb")):
-        try:
-            nbformat.read(str(path), as_version=4)
-        except Exception as error:  # nbformat raises several unrelated types here
-            problems.append(f"{path.name} is not a valid notebook ({type(error).__name__}: {str(error)[:120]})")
+def unreadable_notebooks(root: Path, assignment_id: str, folder: Path) -> list[Problem]:
+    """Why the notebooks of a submitted ``folder`` cannot be graded, if they cannot."""
+    found = sorted(folder.glob("*.ipynb"))
+    expected = sorted(p.name for p in (Path(root) / SOURCE_DIR / assignment_id).glob("*.ipynb"))
+    problems = [p for p in map(invalid_notebook_problem, found) if p is not None]
+    if expected and not {p.name for p in found} & set(expected):
+        problems.append(Problem.wrong_notebook([p.name for p in found], " and ".join(expected)))
     return problems
 
 
@@ -101,11 +121,11 @@ _worker_api = None
 def _start_worker(root: str, db_url: str | None, overrides: dict) -> None:
     global _worker_api
     _quiet_library_warnings()
-    config = course.load_course_config(Path(root), db_url)
+    config = pipelines.load_course_config(Path(root), db_url)
     for section, values in overrides.items():
         for name, value in values.items():
             setattr(config[section], name, value)
-    _worker_api = course.nbgrader_api(config)
+    _worker_api = pipelines.nbgrader_api(config)
 
 
 def _quiet_library_warnings() -> None:
@@ -120,14 +140,22 @@ def _quiet_library_warnings() -> None:
 
 def _grade_one(assignment_id: str, student_id: str, root: str) -> Outcome:
     started = time.perf_counter()
-    unreadable = invalid_notebooks(Path(root) / SUBMITTED_DIR / student_id / assignment_id)
+    folder = Path(root) / SUBMITTED_DIR / student_id / assignment_id
+    unreadable = unreadable_notebooks(Path(root), assignment_id, folder)
     result = _worker_api.autograde(assignment_id, student_id, force=True, create=True)
     seconds = time.perf_counter() - started
-    if unreadable:
-        return Outcome(assignment_id, student_id, False, seconds, "; ".join(unreadable))
-    if not result.get("success"):
-        return Outcome(assignment_id, student_id, False, seconds, _last_error(result))
-    return Outcome(assignment_id, student_id, True, seconds)
+    problems = list(unreadable)
+    if not result.get("success") and not unreadable:
+        problems.append(Problem.autograde_failed(_last_error(result)))
+    log = _keep_log(Path(root), assignment_id, student_id, result) if problems else ""
+    return Outcome(assignment_id, student_id, seconds, tuple(problems), log)
+
+
+def _keep_log(root: Path, assignment_id: str, student_id: str, result: dict) -> str:
+    path = root / LOG_DIR / assignment_id / f"{student_id}.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text((result.get("log") or "") + (result.get("error") or ""))
+    return str(path)
 
 
 def _last_error(result: dict) -> str:
@@ -148,12 +176,6 @@ def _create_students(db_url: str, students: set[str]) -> None:
             gradebook.update_or_create_student(student)
 
 
-def _flagged_reasons(db_url: str) -> dict[tuple[str, str], str]:
-    from .export import grading_problems
-
-    return grading_problems(db_url)
-
-
 def grade_class(
     root: Path,
     assignments: Iterable[str] = (),
@@ -169,7 +191,7 @@ def grade_class(
     ``overrides`` maps configuration sections to traits (``{"HardenedExecute": {"timeout": 5}}``).
     """
     root = Path(root).resolve()
-    db_url = course.load_course_config(root, db_url).CourseDirectory.db_url
+    db_url = pipelines.load_course_config(root, db_url).CourseDirectory.db_url
     jobs = find_submissions(root, assignments, students)
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
     summary = Summary(workers=workers)
@@ -189,13 +211,10 @@ def grade_class(
                 on_done(outcome)
     bar.close()
     summary.seconds = time.perf_counter() - started
-    reasons = _flagged_reasons(db_url)
+    stored = problems_in_gradebook(db_url)
     summary.outcomes = sorted(
-        (
-            Outcome(o.assignment_id, o.student_id, o.graded, o.seconds,
-                    o.reason or reasons.get((o.assignment_id, o.student_id), ""))
-            for o in summary.outcomes
-        ),
+        (replace(o, problems=o.problems + tuple(stored.get((o.assignment_id, o.student_id), ())))
+         for o in summary.outcomes),
         key=lambda o: (o.assignment_id, o.student_id),
     )
     return summary

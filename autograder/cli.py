@@ -18,11 +18,11 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from . import course
+from . import authoring, course
 
 
 def _generate(args: argparse.Namespace) -> int:
-    for assignment_id in course.generate(assignments=args.assignments or None):
+    for assignment_id in authoring.generate(assignments=args.assignments or None):
         print(f"generated exercises/{assignment_id} and solutions/{assignment_id}")
     return 0
 
@@ -56,6 +56,7 @@ def _report_json(report, assignment_id: str) -> dict:
         "full_marks": report.error is None and report.max_score > 0 and report.score == report.max_score,
         "error": report.error,
         "notes": report.notes,
+        "problems": [problem.record() for problem in report.problems],
         "tests": [{**asdict(result), "passed": result.passed} for result in report.results],
     }
 
@@ -75,7 +76,7 @@ def _check(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         if len(notebooks) > 1:
             print(f"[{number}/{len(notebooks)}] checking {notebook} ...", file=sys.stderr, flush=True)
-        report = grade_notebook(notebook, course.source_notebook(assignment_id))
+        report = grade_notebook(notebook, course.source_notebook(assignment_id), seed=args.seed)
         entry = _report_json(report, assignment_id)
         everything_passed &= entry["full_marks"]
         reports.append(entry)
@@ -103,7 +104,7 @@ def _fresh(args: argparse.Namespace) -> int:
     if target.exists():
         kept = target.with_name(f"{target.stem}.{time.strftime('%Y-%m-%d_%H-%M-%S')}{target.suffix}")
         target.rename(kept)
-    course.fresh_exercise(target.stem, target)
+    authoring.fresh_exercise(target.stem, target)
     print(f"a fresh copy of {target.stem} is in {target}")
     if kept:
         print(f"your previous work is kept in {kept}")
@@ -114,7 +115,7 @@ def _fresh(args: argparse.Namespace) -> int:
 
 
 def _init_course(args: argparse.Namespace) -> int:
-    config = course.init_course(Path(args.directory), Path(args.exchange), args.db_url)
+    config = authoring.init_course(Path(args.directory), Path(args.exchange), args.db_url)
     print(f"course folder ready: {config.parent} (configuration: {config.name}); run nbgrader commands from there")
     return 0
 
@@ -125,12 +126,14 @@ def _grade(args: argparse.Namespace) -> int:
     root = Path(args.root)
     if not (root / "submitted").is_dir():
         raise course.CourseError(f"{root.resolve()} has no submitted/ folder: run `nbgrader collect` first")
+    overrides = {"HardenedExecute": {"seed": args.seed}} if args.seed is not None else None
     summary = grade_class(
-        root, args.assignments, args.student, workers=args.workers, db_url=args.db_url, progress=not args.json
+        root, args.assignments, args.student, workers=args.workers, db_url=args.db_url, progress=not args.json,
+        overrides=overrides,
     )
     if args.json:
         print(json.dumps({"seconds": summary.seconds, "workers": summary.workers,
-                          "outcomes": [asdict(o) for o in summary.outcomes]}, indent=2))
+                          "outcomes": [o.record() for o in summary.outcomes]}, indent=2))
     else:
         print(summary.text())
     return 0 if not summary.failed else 1
@@ -146,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("notebooks", nargs="*", help="e.g. exercises/01_chain_rule/01_chain_rule.ipynb")
     check.add_argument("--all", action="store_true", help="check every exercise in exercises/")
     check.add_argument("--json", action="store_true", help="print a machine-readable report")
+    check.add_argument("--seed", type=int, help="replay a failing hidden test: give every test the seed it reported")
     check.set_defaults(run=_check)
 
     fresh = commands.add_parser("fresh", help="a clean copy of an exercise; the old one is kept, timestamped")
@@ -165,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--workers", type=int, help="parallel graders (default: one per core)")
     grade.add_argument("--db-url", help="gradebook URL (default: the course folder's SQLite gradebook)")
     grade.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    grade.add_argument("--seed", type=int, help="give every test this seed (to replay what a student reported)")
     grade.set_defaults(run=_grade)
 
     generate = commands.add_parser(

@@ -1,75 +1,144 @@
-"""nbgrader preprocessors that make autograding hold against bad and hostile submissions.
+"""Run a restored notebook for grading: in a sandboxed kernel, or in this process for the suite.
 
-The course's nbgrader configuration (:func:`autograder.course.nbgrader_config`) puts these in
-place of nbgrader's own, so an instructor's plain ``nbgrader autograde``, the parallel
-``python -m autograder grade`` and the learner's self-check all grade the same way:
+One policy, :class:`GradingRun`, decides everything that does not depend on *where* the cells
+run, so the two executors cannot drift apart:
 
-:class:`HardenedExecute` (replaces nbgrader's ``Execute``)
-    * runs the kernel in a sandbox (:mod:`autograder.sandbox`);
-    * runs the locked set-up cell first, before any learner code, and restores what the
-      tests rely on before every test cell (:mod:`autograder.kernel_guard`);
-    * does not run learner cells that tamper with the grader (:mod:`autograder.tamper`);
-    * gives the whole submission one time budget: an infinite loop costs it once, not once per
-      test cell, and a notebook can never hold the batch longer than ``submission_timeout``;
-    * survives the kernel dying (``os._exit``, a crash): the cells left are marked not run;
-    * moves what a test cell writes to stderr (a warning from a correct answer) to stdout,
-      so it no longer costs the cell its points; errors still do;
-    * keeps at most ``max_output_chars`` of each cell's output.
+* the locked set-up cell runs first, before any learner code, then the in-kernel guard
+  (:mod:`autograder.kernel_guard`); before every test cell the guard puts back what the tests
+  rely on and gives the cell its seed (:mod:`autograder.seeds`);
+* learner cells that tamper with the grader (:mod:`autograder.tamper`) are not run;
+* what a test cell writes to stderr (a warning from a correct answer) moves to stdout, so it no
+  longer costs the cell its points; errors still do;
+* a failing test that draws random values says which seed it used, so it can be replayed;
+* what went wrong is recorded as :class:`autograder.problems.Problem` records.
 
-:class:`RestoringOverwriteCells` (replaces nbgrader's ``OverwriteCells``)
-    puts back deleted test cells wherever they were, where nbgrader 0.9.6 fails the submission.
-
-:class:`RecordGradingProblems` (after ``SaveAutoGrades``)
-    stores a time-out or a dead kernel in the gradebook (a flag and a comment that
-    :mod:`autograder.export` reads), so the grade export can say why.
-
-:class:`RedactHiddenTests` (in ``GenerateFeedback``)
-    replaces the traceback of a failing hidden test with its message: the feedback says what
-    failed and why without printing the hidden test's code.
+:class:`HardenedExecute` (nbgrader's ``Execute``, replaced in the course's configuration) runs
+the cells in a kernel in a sandbox (:mod:`autograder.sandbox`), with one time budget for the
+whole submission (an infinite loop costs it once), survives the kernel dying, and keeps at most
+``max_output_chars`` of each cell's output. :func:`run_in_process` runs the same cells with the
+same policy in this process: no kernel, no sandbox, no time limit. The suite grades trusted
+answers (its corpus of right and wrong answers) that way; anything untrusted goes to a kernel.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import secrets
+import sys
 import time
+import traceback
+import warnings
 
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat.notebooknode import NotebookNode
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor, OverwriteCells
-from nbgrader.utils import is_grade, is_locked, is_solution
+from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
-from . import sandbox, tamper
-
-#: Prefix of the gradebook comments this module writes (read back by the export).
-PROBLEM_PREFIX = "[autograder]"
-HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
-
-
-def grade_id(cell) -> str | None:
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
-def is_test_cell(cell) -> bool:
-    return is_grade(cell) and not is_solution(cell) and cell.cell_type == "code"
+from . import cells, sandbox, seeds, tamper
+from .course import GRADING_ENV
+from .pipelines import take_restore_problems
+from .problems import Problem
 
 
 def error_output(ename: str, evalue: str) -> NotebookNode:
     return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
-def trusted_sources_from_gradebook(resources: dict) -> dict[str, str]:
-    """The instructor's source of every locked or test cell, from the gradebook."""
-    from nbgrader.api import Gradebook
+class GradingRun:
+    """The policy for one notebook being graded, whatever runs its cells."""
 
+    def __init__(self, nb, master: list[cells.MasterCell], assignment: str, student: str,
+                 seed: int | None = None, scan: bool = True) -> None:
+        self.trusted = cells.trusted_sources(master)
+        self.setup = self.trusted.get("setup", "")
+        self.assignment, self.student, self.seed_override = assignment, student, seed
+        self.problems: list[Problem] = []
+        self.guard_name = f"_grader_{secrets.token_hex(8)}"
+        self.refusals = self._find_tampering(nb) if scan else {}
+        for index, message in sorted(self.refusals.items()):
+            self.problems.append(Problem.tampering(_cell_name(nb.cells[index], index), message))
+
+    def is_trusted(self, cell) -> bool:
+        return self.trusted.get(cells.grade_id(cell)) == cell.source
+
+    def _find_tampering(self, nb) -> dict[int, str]:
+        protected = tamper.bound_names(self.setup)
+        code = [cell for cell in nb.cells if cell.cell_type == "code"]
+        modules = tamper.module_aliases([cell.source for cell in code])
+        refusals = {}
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code" or self.is_trusted(cell):
+                continue
+            findings = tamper.scan(cell.source, protected, modules)
+            if findings:
+                refusals[index] = tamper.refusal_message(findings)
+        return refusals
+
+    def seed_for(self, cell) -> int:
+        if self.seed_override is not None:
+            return self.seed_override
+        return seeds.test_seed(self.assignment, self.student, cells.grade_id(cell) or "")
+
+    # --- the code the grader runs in the learner's namespace ---------------------------
+
+    def preamble(self) -> str:
+        """The set-up cell, then the guard, before any learner code runs."""
+        if not self.setup:
+            return ""
+        return (f"{self.setup}\n"
+                f"import autograder.kernel_guard as {self.guard_name}\n"
+                f"{self.guard_name}.arm({self.setup!r})\n")
+
+    def rearm(self, cell) -> str:
+        if not self.setup:
+            return ""
+        return f"{self.guard_name}.rearm(globals(), {self.seed_for(cell)})"
+
+    # --- after a test cell ---------------------------------------------------------------
+
+    def finish_test_cell(self, cell) -> None:
+        """stderr text no longer costs points; a failure that drew random values names its seed."""
+        for output in cell.outputs:
+            if output.output_type == "stream" and output.name == "stderr":
+                output.name = "stdout"
+                output.text = "".join(f"[stderr] {line}\n" for line in output.text.splitlines())
+        if "fresh_rng(" not in cell.source:
+            return
+        seed = self.seed_for(cell)
+        for output in cell.outputs:
+            if output.output_type == "error" and output.ename not in ("NotRun", "Tampering"):
+                output.evalue = f"{output.evalue} {seeds.replay_hint(seed)}"
+                output.traceback = [*output.get("traceback", []), seeds.replay_hint(seed)]
+
+
+def _cell_name(cell, index: int) -> str:
+    return cells.grade_id(cell) or f"cell {index + 1}"
+
+
+def identity(resources: dict) -> tuple[str, str]:
+    """(assignment, student) of the notebook being graded, from nbgrader's or our resources."""
+    info = {**resources.get("nbgrader", {}), **resources.get("backprop_lab", {})}
+    return str(info.get("assignment", "")), str(info.get("student", ""))
+
+
+def master_for(resources: dict) -> list[cells.MasterCell]:
+    """The master cells: given by our own callers, or read from nbgrader's gradebook."""
+    own = resources.get("backprop_lab", {})
+    if "master" in own:
+        return own["master"]
     info = resources.get("nbgrader", {})
     if not {"db_url", "assignment", "notebook"} <= info.keys():
-        return {}
+        return []
+    from nbgrader.api import Gradebook
+
     with Gradebook(info["db_url"]) as gradebook:
-        notebook = gradebook.find_notebook(info["notebook"], info["assignment"])
-        return {cell.name: cell.source for cell in notebook.source_cells if cell.locked}
+        return cells.master_from_gradebook(gradebook, info["notebook"], info["assignment"])
+
+
+# --- in a sandboxed kernel ------------------------------------------------------------------
 
 
 class HardenedExecute(Execute):
@@ -87,21 +156,26 @@ class HardenedExecute(Execute):
         config=True
     )
     scan_for_tampering = Bool(True, help="Do not run learner cells that tamper with the grader.").tag(config=True)
+    seed = Integer(None, allow_none=True, help="Give every test cell this seed (to replay a failure).").tag(
+        config=True
+    )
 
     def __init__(self, **kwargs):
         kwargs.setdefault("shutdown_kernel", "immediate")  # nothing to save: do not wait for a clean exit
         super().__init__(**kwargs)
 
-    # --- the notebook ---------------------------------------------------------------------
-
     def preprocess(self, nb, resources=None, km=None):
         resources = resources if resources is not None else {}
         own = resources.setdefault("backprop_lab", {})
-        problems = own.setdefault("problems", [])
-        trusted = own.get("trusted_sources")
-        if trusted is None:
-            trusted = trusted_sources_from_gradebook(resources)
-        self._start_notebook(nb, trusted, problems)
+        assignment, student = identity(resources)
+        self.run = GradingRun(nb, master_for(resources), assignment, student, self.seed, self.scan_for_tampering)
+        self.run.problems[:0] = take_restore_problems(nb)
+        own["problems"] = self.run.problems
+        self._deadline = time.monotonic() + self.submission_timeout
+        self._timed_out = False
+        self._dead_at: str | None = None
+        self._armed = False
+        self._output_chars: dict[int, int] = {}
 
         metadata = resources.setdefault("metadata", {})
         original_path = metadata.get("path")
@@ -121,44 +195,13 @@ class HardenedExecute(Execute):
                 sandbox.kill_processes_of(uid)
             sandbox.remove_scratch(scratch)
 
-    def _start_notebook(self, nb, trusted: dict[str, str], problems: list) -> None:
-        self._trusted = trusted
-        self._problems = problems
-        self._deadline = time.monotonic() + self.submission_timeout
-        self._timed_out = False
-        self._dead_at: str | None = None
-        self._armed = False
-        self._guard_name = f"_grader_{secrets.token_hex(8)}"
-        self._output_chars: dict[int, int] = {}
-        setup = trusted.get("setup", "")
-        self._setup_source = setup
-        self.refusals = self._find_tampering(nb, setup) if self.scan_for_tampering else {}
-
-    def _is_trusted(self, cell) -> bool:
-        """The instructor's cell: its source, or nbgrader's notice of a restored cell followed by it."""
-        trusted = self._trusted.get(grade_id(cell))
-        return trusted is not None and (cell.source == trusted or cell.source.endswith("\n" + trusted))
-
-    def _find_tampering(self, nb, setup_source: str) -> dict[int, str]:
-        protected = tamper.bound_names(setup_source)
-        code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
-        modules = tamper.module_aliases([cell.source for cell in code_cells])
-        refusals = {}
-        for index, cell in enumerate(nb.cells):
-            if cell.cell_type != "code" or self._is_trusted(cell):
-                continue
-            findings = tamper.scan(cell.source, protected, modules)
-            if findings:
-                refusals[index] = tamper.refusal_message(findings)
-        return refusals
-
     def create_kernel_manager(self):
         self.km = sandbox.SandboxedKernelManager(
             kernel_name=self.kernel_name or "python3", config=self.config, **self._kernel_manager_options
         )
         return self.km
 
-    # --- one cell -------------------------------------------------------------------------
+    # --- time ----------------------------------------------------------------------------
 
     def _remaining(self) -> float:
         return self._deadline - time.monotonic()
@@ -177,11 +220,11 @@ class HardenedExecute(Execute):
             "evalue": f"not finished after {timeout} s (an infinite loop?): the grader stopped it",
             "traceback": [f"CellTimeoutError: not finished after {timeout} s (an infinite loop?)"],
         }
-        if cell is not None and not any(p["kind"] == "timeout" for p in self._problems):
-            self._problems.append(
-                {"kind": "timeout", "cell": grade_id(cell) or "", "message": f"a cell ran longer than {timeout} s"}
-            )
+        if cell is not None and not any(p.kind == "timeout" for p in self.run.problems):
+            self.run.problems.append(Problem.timeout(cells.grade_id(cell) or "a cell", timeout))
         return await super()._async_handle_timeout(timeout, cell)
+
+    # --- one cell ------------------------------------------------------------------------
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         if cell.cell_type != "code" or not cell.source.strip():
@@ -191,24 +234,22 @@ class HardenedExecute(Execute):
             cell.outputs = [error_output(*skip_reason)]
             return cell
         if not self._armed:
-            await self._run_preamble()
-        if is_test_cell(cell):
-            failure = await self._rearm()
+            self._armed = True
+            await self._run_silently(self.run.preamble())
+        if cells.is_test_cell(cell):
+            failure = await self._rearm(cell)
             if failure:
                 cell.outputs = [error_output(*failure)]
                 return cell
         try:
             await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         except DeadKernelError:
-            self._dead_at = grade_id(cell) or f"cell {cell_index + 1}"
-            self._problems.append(
-                {"kind": "kernel_died", "cell": self._dead_at,
-                 "message": f"the kernel died while running {self._dead_at} (os._exit, a crash or too much memory)"}
-            )
+            self._dead_at = _cell_name(cell, cell_index)
+            self.run.problems.append(Problem.kernel_died(self._dead_at))
             cell.outputs.append(error_output("DeadKernelError", "the kernel died while running this cell"))
             return cell
-        if is_test_cell(cell):
-            _move_stderr_to_stdout(cell)
+        if cells.is_test_cell(cell):
+            self.run.finish_test_cell(cell)
         return cell
 
     execute_cell = run_sync(async_execute_cell)
@@ -218,36 +259,24 @@ class HardenedExecute(Execute):
             return "NotRun", f"not run: the kernel died earlier, in {self._dead_at}"
         if self._remaining() <= 0:
             return "NotRun", f"not run: the notebook used up its time limit ({self.submission_timeout} s)"
-        if cell_index in self.refusals:
-            return "Tampering", self.refusals[cell_index]
+        if cell_index in self.run.refusals:
+            return "Tampering", self.run.refusals[cell_index]
         return None
 
     async def _run_silently(self, code: str) -> dict:
+        if not code:
+            return {"status": "ok"}
         msg_id = await ensure_async(self.kc.execute(code, store_history=False, stop_on_error=False))
         reply = await self.async_wait_for_reply(msg_id)
         return reply["content"] if reply else {"status": "error", "ename": "Timeout", "evalue": "no reply"}
 
-    async def _run_preamble(self) -> None:
-        """The set-up cell, then the guard, before any learner code runs."""
-        self._armed = True
-        if not self._setup_source:
-            return
-        code = (
-            f"{self._setup_source}\n"
-            f"import autograder.kernel_guard as {self._guard_name}\n"
-            f"{self._guard_name}.arm({self._setup_source!r})\n"
-        )
-        await self._run_silently(code)
-
-    async def _rearm(self) -> tuple[str, str] | None:
-        if not self._setup_source:
-            return None
-        reply = await self._run_silently(f"{self._guard_name}.rearm(globals())")
+    async def _rearm(self, cell) -> tuple[str, str] | None:
+        reply = await self._run_silently(self.run.rearm(cell))
         if reply.get("status") == "ok":
             return None
         return reply.get("ename", "Tampering"), reply.get("evalue", "the grader's set-up could not be restored")
 
-    # --- outputs --------------------------------------------------------------------------
+    # --- outputs -------------------------------------------------------------------------
 
     def output(self, outs, msg, display_id, cell_index):
         kept = self._output_chars.get(cell_index, 0)
@@ -263,80 +292,73 @@ class HardenedExecute(Execute):
         return None
 
 
-def _move_stderr_to_stdout(cell) -> None:
-    """stderr text (a warning) in a test cell is shown, but no longer scores the cell 0."""
-    for output in cell.outputs:
-        if output.output_type == "stream" and output.name == "stderr":
-            output.name = "stdout"
-            output.text = "".join(f"[stderr] {line}\n" for line in output.text.splitlines())
+# --- in this process (trusted answers only) -------------------------------------------------
 
 
-class RestoringOverwriteCells(OverwriteCells):
-    """nbgrader's ``OverwriteCells``, able to put back any deleted test cell.
+class _IPythonStandIn:
+    """Enough of ``get_ipython()`` for the magics a notebook may hold (they do nothing here)."""
 
-    nbgrader 0.9.6 puts a deleted test cell back after the source cell just before it, and
-    fails the whole submission (``KeyError``) when that cell is a markdown cell, as in every
-    assignment that explains a test before it. Here each missing test cell goes after the
-    nearest earlier cell that is still in the notebook.
-    """
+    def run_line_magic(self, *args, **kwargs):
+        return None
 
-    def add_missing_grade_cells(self, nb, resources):
-        source = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
-        order = [cell.name for cell in source.source_cells]
-        by_name = {cell.name: cell for cell in source.source_cells}
-        solutions = {cell.name for cell in source.solution_cells}
-        for grade_cell in source.grade_cells:
-            present = {grade_id(cell): index for index, cell in enumerate(nb.cells) if grade_id(cell)}
-            if grade_cell.name in present or grade_cell.name not in by_name:
+    run_cell_magic = run_line_magic
+
+
+def _warning_to_stderr(message, category, filename, lineno, file=None, line=None) -> None:
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def _run_source(source: str, namespace: dict) -> list[NotebookNode]:
+    """Run ``source`` in ``namespace`` as a kernel would; its outputs as notebook outputs."""
+    out, err = io.StringIO(), io.StringIO()
+    outputs = []
+    try:
+        code = compile(tamper.python_source(source), "<cell>", "exec")
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
+            warnings.simplefilter("default")  # shown on stderr, as a kernel shows them
+            warnings.showwarning = _warning_to_stderr
+            exec(code, namespace)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # noqa: BLE001 - a kernel reports every exception, SystemExit included
+        outputs.append(NotebookNode(output_type="error", ename=type(error).__name__, evalue=str(error),
+                                    traceback=traceback.format_exception_only(error)))
+    streams = [NotebookNode(output_type="stream", name=name, text=buffer.getvalue())
+               for name, buffer in (("stdout", out), ("stderr", err)) if buffer.getvalue()]
+    return streams + outputs
+
+
+def run_in_process(nb, resources: dict) -> list[Problem]:
+    """Run ``nb`` in this process with the grading policy; fills in its outputs."""
+    assignment, student = identity(resources)
+    own = resources.get("backprop_lab", {})
+    run = GradingRun(nb, master_for(resources), assignment, student, own.get("seed"))
+    run.problems[:0] = take_restore_problems(nb)
+    namespace = {"__name__": "__main__", "get_ipython": _IPythonStandIn}
+    previous = os.environ.get(GRADING_ENV)
+    os.environ[GRADING_ENV] = "1"
+    try:
+        armed = False
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code" or not cell.source.strip():
                 continue
-            earlier = [name for name in order[: order.index(grade_cell.name)] if name in present]
-            position = present[earlier[-1]] + 1 if earlier else 0
-            restored = self.missing_cell_transform(
-                by_name[grade_cell.name], grade_cell.max_score, is_solution=grade_cell.name in solutions
-            )
-            nb.cells.insert(position, restored)
-        return nb, resources
-
-
-class RecordGradingProblems(NbGraderPreprocessor):
-    """Store a time-out or a dead kernel in the gradebook: a flag and an explaining comment."""
-
-    def preprocess(self, nb, resources):
-        problems = resources.get("backprop_lab", {}).get("problems", [])
-        info = resources.get("nbgrader", {})
-        if not problems or "db_url" not in info:
-            return nb, resources
-        from nbgrader.api import Gradebook
-
-        text = " ".join(f"{PROBLEM_PREFIX} {p['kind']}: {p['message']}." for p in problems)
-        with Gradebook(info["db_url"]) as gradebook:
-            notebook = gradebook.find_submission_notebook(info["notebook"], info["assignment"], info["student"])
-            notebook.flagged = True
-            for comment in notebook.comments[:1]:
-                comment.auto_comment = text
-            gradebook.db.commit()
-        return nb, resources
-
-
-class RedactHiddenTests(NbGraderPreprocessor):
-    """In feedback, a failing hidden test shows its message, never its code or traceback.
-
-    Runs before nbgrader's ``ClearHiddenTests`` (which removes the hidden lines from the
-    cell's source) and needs the hidden markers to recognise the cells.
-    """
-
-    def preprocess_cell(self, cell, resources, cell_index):
-        if cell.cell_type != "code" or HIDDEN_BEGIN not in cell.source:
-            return cell, resources
-        for output in cell.get("outputs", []):
-            if output.output_type == "error":
-                output.traceback = [
-                    f"{output.ename}: {output.evalue}",
-                    "(a hidden test: its code and traceback are not shown)",
-                ]
-        return cell, resources
-
-
-def is_learner_cell(cell) -> bool:
-    """A code cell the learner could edit (not locked, not a test cell)."""
-    return cell.cell_type == "code" and not is_locked(cell) and not is_test_cell(cell)
+            if index in run.refusals:
+                cell.outputs = [error_output("Tampering", run.refusals[index])]
+                continue
+            if not armed:
+                armed = True
+                _run_source(run.preamble(), namespace)
+            if cells.is_test_cell(cell):
+                failure = [o for o in _run_source(run.rearm(cell), namespace) if o.output_type == "error"]
+                if failure:
+                    cell.outputs = failure
+                    continue
+            cell.outputs = _run_source(cell.source, namespace)
+            if cells.is_test_cell(cell):
+                run.finish_test_cell(cell)
+    finally:
+        if previous is None:
+            os.environ.pop(GRADING_ENV, None)
+        else:
+            os.environ[GRADING_ENV] = previous
+    return run.problems

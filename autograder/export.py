@@ -5,11 +5,13 @@ exactly like a learner who scored nothing. :class:`StatusCsvExport` (the course'
 ``nbgrader export``) writes nbgrader's columns plus
 
 ``status``  ``graded``, ``not graded`` or ``not submitted``
-``reason``  why it was not graded (the notebook is not valid JSON, the kernel died, autograde
-            has not run), or what happened while grading (a cell ran past its time limit).
+``reason``  why it was not graded (the notebook is not valid JSON or was renamed, autograde has
+            not run), or what happened while grading (a cell ran past its time limit, the kernel
+            died after some tests, a copied answer cell).
 
-The reasons come from the gradebook (comments that :class:`autograder.execute.RecordGradingProblems`
-wrote) and, for a notebook nbgrader could not read at all, from the submitted file itself.
+The reasons are typed records (:mod:`autograder.problems`): from the gradebook, where
+:class:`autograder.pipelines.RecordGradingProblems` stored them, and, for a submission nbgrader
+could not grade at all, from the submitted files themselves.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins.export import ExportPlugin
 
-from .execute import PROBLEM_PREFIX
+from .classroom import LOG_DIR, unreadable_notebooks
+from .problems import in_submission
 
 COLUMNS = [
     "assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
@@ -30,52 +33,33 @@ COLUMNS = [
 GRADED, NOT_GRADED, NOT_SUBMITTED = "graded", "not graded", "not submitted"
 
 
-def _problems_of(submission) -> list[str]:
-    return [
-        comment.auto_comment
-        for notebook in submission.notebooks
-        for comment in notebook.comments
-        if comment.auto_comment and comment.auto_comment.startswith(PROBLEM_PREFIX)
-    ]
-
-
-def grading_problems(db_url: str) -> dict[tuple[str, str], str]:
-    """(assignment, student) -> what went wrong while grading, for every flagged submission."""
-    found = {}
-    with Gradebook(db_url) as gradebook:
-        for assignment in gradebook.assignments:
-            for submission in assignment.submissions:
-                problems = _problems_of(submission)
-                if problems:
-                    found[(assignment.name, submission.student.id)] = " ".join(problems)
-    return found
-
-
 def _never_autograded(submission) -> bool:
     grades = [grade for notebook in submission.notebooks for grade in notebook.grades]
     return bool(grades) and all(grade.auto_score is None and grade.manual_score is None for grade in grades)
 
 
-def submission_status(submission, submitted_folder: Path | None) -> tuple[str, str]:
+def submission_status(submission, course_root: Path | None) -> tuple[str, str]:
     """(status, reason) of one submission in the gradebook."""
-    problems = " ".join(_problems_of(submission))
-    if "kernel_died" in problems:
-        return NOT_GRADED, problems
+    stored = in_submission(submission)
     if _never_autograded(submission):
-        from .classroom import invalid_notebooks
-
-        unreadable = invalid_notebooks(submitted_folder) if submitted_folder and submitted_folder.is_dir() else []
-        return NOT_GRADED, "; ".join(unreadable) or "autograde has not run or failed (see the autograde log)"
-    return GRADED, problems
+        assignment, student = submission.assignment.name, submission.student.id
+        folder = course_root / "submitted" / student / assignment if course_root else None
+        found = unreadable_notebooks(course_root, assignment, folder) if folder and folder.is_dir() else []
+        reason = "; ".join(p.message for p in found) or (
+            "autograde has not run, or failed: run `python -m autograder grade`, whose summary says why "
+            f"(nbgrader's full log is kept in {LOG_DIR}/{assignment}/{student}.log)")
+        return NOT_GRADED, reason
+    if any(p.stops_grading for p in stored):
+        return NOT_GRADED, "; ".join(p.message for p in stored)
+    return GRADED, "; ".join(p.message for p in stored if p.flags)
 
 
 class StatusCsvExport(ExportPlugin):
     """nbgrader's CSV export plus ``status`` and ``reason`` columns."""
 
-    def _submitted_folder(self, assignment_id: str, student_id: str) -> Path | None:
+    def _course_root(self) -> Path | None:
         try:
-            coursedir = CourseDirectory(config=self.config)
-            return Path(coursedir.format_path(coursedir.submitted_directory, student_id, assignment_id))
+            return Path(CourseDirectory(config=self.config).root)
         except Exception:  # no course directory configured: the reason stays generic
             return None
 
@@ -103,7 +87,7 @@ class StatusCsvExport(ExportPlugin):
                        status=NOT_SUBMITTED, reason="")
             return row
         penalty = submission.late_submission_penalty or 0.0
-        status, reason = submission_status(submission, self._submitted_folder(assignment.name, student.id))
+        status, reason = submission_status(submission, self._course_root())
         row.update(timestamp=submission.timestamp or "", raw_score=submission.score, late_submission_penalty=penalty,
                    score=max(0.0, submission.score - penalty), status=status, reason=reason)
         return row

@@ -1,28 +1,33 @@
-"""Grade one notebook against its assignment's tests, the way nbgrader autograde does.
+"""The grading engine: grade one notebook against its assignment's tests.
 
-This is the engine behind the learner's self-check and the suite's mistake tests. It needs no
-nbgrader course or gradebook: it takes the learner's notebook, puts back every test cell and
-read-only cell from the instructor master in ``source/`` (hidden tests included, so an edited
-or deleted test cell is restored, as nbgrader does), runs the result with the same hardened
-executor as the course's nbgrader autograde (:class:`autograder.execute.HardenedExecute`:
-sandboxed kernel, one time budget, tamper guard, warnings do not cost points), and scores each
-test cell with nbgrader's own rule. The learner's file is only read.
+Every grade in the course comes from here or from nbgrader running the same pieces:
+
+1. :func:`autograder.cells.restore` puts the instructor's cells back by the one rule;
+2. :mod:`autograder.execute` runs the result with the one policy (in a sandboxed kernel, or in
+   this process for the suite's trusted answers);
+3. :func:`score_cells` scores each test cell with nbgrader's own rule.
+
+The learner's self-check, ``python -m autograder check`` and the suite call
+:func:`grade_notebook`; ``nbgrader autograde`` with the course's configuration runs steps 1-3
+as its sanitize and autograde phases (:mod:`autograder.pipelines`), so both give the same
+per-test grades on any submission. The learner's file is only read.
 """
 
 from __future__ import annotations
 
-import copy
-import json
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbgrader.utils import determine_grade, is_grade, is_locked, is_solution
+from nbgrader.utils import determine_grade
 
+from . import cells, seeds
 from .course import CELL_TIMEOUT, GRADING_ENV, SUBMISSION_TIMEOUT
+from .pipelines import restore_notebook
+from .problems import Problem
 
-__all__ = ["GRADING_ENV", "Report", "TestResult", "grade_notebook", "merge_tests", "score_cells"]
+__all__ = ["GRADING_ENV", "Report", "TestResult", "grade_notebook", "score_cells"]
 
 
 @dataclass
@@ -43,13 +48,12 @@ class TestResult:
 
 @dataclass
 class Report:
-    """The outcome of grading one notebook; ``error`` is set when it could not be graded."""
+    """The outcome of grading one notebook."""
 
     notebook: str
     results: list[TestResult] = field(default_factory=list)
-    error: str | None = None
-    #: What went wrong beyond single tests: a time-out, a dead kernel, cells refused as tampering.
-    notes: list[str] = field(default_factory=list)
+    #: What went wrong beyond single tests: a time-out, a dead kernel, refused or restored cells.
+    problems: list[Problem] = field(default_factory=list)
 
     def __repr__(self) -> str:
         state = f"not graded: {self.error}" if self.error else f"{self.score:g}/{self.max_score:g}"
@@ -57,6 +61,15 @@ class Report:
 
     def _ipython_display_(self) -> None:
         """Show nothing: the check cell has already printed the full report."""
+
+    @property
+    def error(self) -> str | None:
+        """Why the notebook could not be graded at all, if it could not."""
+        return next((p.message for p in self.problems if p.stops_grading), None)
+
+    @property
+    def notes(self) -> list[str]:
+        return [p.message for p in self.problems if not p.stops_grading]
 
     @property
     def score(self) -> float:
@@ -71,57 +84,6 @@ class Report:
             if result.grade_id == grade_id:
                 return result
         raise KeyError(f"no test cell {grade_id!r} in {self.notebook}")
-
-
-def _grade_id(cell) -> str | None:
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
-def _is_test_cell(cell) -> bool:
-    return is_grade(cell) and not is_solution(cell)
-
-
-def merge_tests(submission, master):
-    """The learner's notebook with every read-only and test cell taken from ``master``.
-
-    Cells the learner deleted are put back after the last cell that precedes them in
-    ``master``; cells the learner added stay where they are.
-    """
-    protected = {_grade_id(c): c for c in master.cells if is_locked(c) or _is_test_cell(c)}
-    merged = copy.deepcopy(submission)
-    merged.cells = []
-    seen = set()
-    for cell in submission.cells:
-        grade_id = _grade_id(cell)
-        if grade_id in protected and grade_id not in seen:
-            cell = copy.deepcopy(protected[grade_id])
-            seen.add(grade_id)
-        elif grade_id in protected:
-            continue  # a duplicated protected cell: nbgrader keeps only one
-        merged.cells.append(cell)
-    _restore_missing(merged, master, protected, seen)
-    return merged
-
-
-def _restore_missing(merged, master, protected, seen) -> None:
-    previous_id = None
-    for cell in master.cells:
-        grade_id = _grade_id(cell)
-        if grade_id in protected and grade_id not in seen:
-            position = _index_after(merged, previous_id)
-            merged.cells.insert(position, copy.deepcopy(cell))
-            seen.add(grade_id)
-        if grade_id is not None:
-            previous_id = grade_id
-
-
-def _index_after(notebook, grade_id: str | None) -> int:
-    if grade_id is None:
-        return 0
-    for index, cell in enumerate(notebook.cells):
-        if _grade_id(cell) == grade_id:
-            return index + 1
-    return len(notebook.cells)
 
 
 def _failure_message(cell) -> str | None:
@@ -140,62 +102,68 @@ def _failure_message(cell) -> str | None:
     return None
 
 
-def score_cells(notebook, unexecuted_reason: str | None = None) -> list[TestResult]:
+def score_cells(notebook) -> list[TestResult]:
     """Score every test cell of an executed notebook with nbgrader's rule."""
     results = []
     for cell in notebook.cells:
-        if not _is_test_cell(cell):
+        if not cells.is_test_cell(cell):
             continue
         points, max_points = determine_grade(cell)
-        message = _failure_message(cell)
-        if cell.get("execution_count") is None and unexecuted_reason:
-            points, message = 0.0, unexecuted_reason
-        results.append(TestResult(_grade_id(cell), float(points or 0.0), float(max_points), message))
+        results.append(TestResult(cells.grade_id(cell), float(points or 0.0), float(max_points),
+                                  _failure_message(cell)))
     return results
 
 
-def _read_notebook(path: Path):
+def invalid_notebook_problem(path: Path) -> Problem | None:
+    """Why the file at ``path`` cannot be read as a notebook, or None when it can."""
     try:
-        return nbformat.read(str(path), as_version=4)
-    except (json.JSONDecodeError, nbformat.reader.NotJSONError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path.name} is not a valid notebook file ({error})") from None
-
-
-def trusted_sources(master) -> dict[str, str]:
-    """The instructor's source of every locked or test cell of ``master``, by grade id."""
-    return {_grade_id(c): c.source for c in master.cells if is_locked(c) or _is_test_cell(c)}
+        nbformat.read(str(path), as_version=4)
+    except Exception as error:  # nbformat raises several unrelated types for a broken file
+        return Problem.invalid_notebook(Path(path).name, f"{type(error).__name__}: {error}")
+    return None
 
 
 def grade_notebook(
     submission: Path,
     master: Path,
+    *,
+    student: str | None = None,
+    seed: int | None = None,
+    in_process: bool = False,
     cell_timeout: int = CELL_TIMEOUT,
     submission_timeout: int = SUBMISSION_TIMEOUT,
     **executor_options,
 ) -> Report:
     """Grade ``submission`` with the tests of ``master`` (a ``source/`` notebook).
 
+    ``student`` fixes the hidden tests' seeds (default: who is logged in, see
+    :func:`autograder.seeds.learner_id`); ``seed`` gives every test cell that seed instead (a
+    replay). ``in_process`` runs the cells in this process (trusted answers only: the suite).
     ``executor_options`` set other traits of :class:`autograder.execute.HardenedExecute`.
     """
-    from .execute import HardenedExecute  # nbgrader's preprocessors are slow to import
-
     report = Report(notebook=str(submission))
-    try:
-        learner = _read_notebook(Path(submission))
-    except ValueError as error:
-        report.error = str(error)
+    unreadable = invalid_notebook_problem(Path(submission))
+    if unreadable:
+        report.problems.append(unreadable)
         return report
-    master_notebook = nbformat.read(str(master), as_version=4)
-    merged = merge_tests(learner, master_notebook)
-    for cell in merged.cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-    executor = HardenedExecute(timeout=cell_timeout, submission_timeout=submission_timeout, **executor_options)
+    learner = nbformat.read(str(submission), as_version=4)
+    master_cells = cells.master_from_notebook(master)
+    notebook = restore_notebook(learner, master_cells)
+    own = {"master": master_cells, "assignment": Path(master).stem,
+           "student": seeds.learner_id() if student is None else student,
+           "seed": seed if seed is not None else seeds.seed_from_env()}
     with tempfile.TemporaryDirectory(prefix="backprop-lab-grade-") as scratch:
-        trusted = trusted_sources(master_notebook)
-        resources = {"metadata": {"path": scratch}, "backprop_lab": {"trusted_sources": trusted}}
-        executor.preprocess(merged, resources)
-    report.results = score_cells(merged)
-    report.notes = [problem["message"] for problem in resources["backprop_lab"]["problems"]]
-    report.notes += [f"cell {i + 1}: {message}" for i, message in sorted(executor.refusals.items())]
+        resources = {"metadata": {"path": scratch}, "backprop_lab": own}
+        if in_process:
+            from .execute import run_in_process
+
+            report.problems = run_in_process(notebook, resources)
+        else:
+            from .execute import HardenedExecute  # nbgrader's preprocessors are slow to import
+
+            executor = HardenedExecute(timeout=cell_timeout, submission_timeout=submission_timeout, seed=own["seed"],
+                                       **executor_options)
+            executor.preprocess(notebook, resources)
+            report.problems = list(own["problems"])
+    report.results = score_cells(notebook)
     return report

@@ -40,8 +40,9 @@ def arm(setup_source: str) -> None:
     _setup_code[:] = [compile(setup_source, "<grader set-up>", "exec")]
 
 
-def rearm(namespace: dict) -> None:
-    """Restore the modules and the names the tests use, then check numpy is untouched."""
+def rearm(namespace: dict, seed: int | None = None) -> None:
+    """Restore the modules and the names the tests use, check numpy is untouched, and give the
+    test cell about to run its seed."""
     for name in [name for name in sys.modules if _watched(name) and name not in _trusted_modules]:
         del sys.modules[name]  # a module the learner added under a watched name
     sys.modules.update(_trusted_modules)
@@ -50,6 +51,7 @@ def rearm(namespace: dict) -> None:
     checks = _trusted_modules.get("autograder.checks")
     if checks is not None:
         checks._guard()
+        checks._start_test(seed)
 
 
 make_read_only(__name__, AttributeError, "the grader's guard")

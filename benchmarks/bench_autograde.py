@@ -1,6 +1,6 @@
 """Autograding a class: our parallel grader against serial ``nbgrader autograde``, side by side.
 
-N synthetic submissions (correct, partly done, untouched, wrong, broken and hostile) over every
+N submissions of the suite's parity corpus (correct, partly done, untouched, wrong, broken and hostile) over every
 assignment are collected into two identical course folders. One is graded by the plain
 ``nbgrader autograde ASSIGNMENT`` command, assignment after assignment (nbgrader is serial);
 the other by ``autograder.classroom.grade_class`` on every core. Both use the course's
@@ -22,7 +22,11 @@ import time
 from itertools import cycle
 from pathlib import Path
 
-from autograder import course, synthetic
+from autograder import course
+
+sys.path.insert(0, str(course.REPO_ROOT / "tests"))
+import corpus  # noqa: E402  (the suite's parity corpus, tests/corpus.py)
+
 from autograder.classroom import grade_class
 
 KINDS = ("correct", "partial", "untouched", "correct", "invalid_json", "warnings", "sys_exit", "tamper_numpy",
@@ -82,7 +86,7 @@ def main() -> None:
     try:
         serial_root, parallel_root = workspace / "serial" / "course", workspace / "parallel" / "course"
         for root in (serial_root, parallel_root):
-            synthetic.build_class(root, submissions)
+            corpus.build_class(root, submissions)
         print(f"{size} submissions over {len(assignments)} assignments; {os.cpu_count()} cores", flush=True)
 
         serial_seconds = serial_nbgrader(serial_root, assignments)

@@ -1,7 +1,10 @@
 """Grade a notebook with some solution cells replaced: the suite's way to try answers.
 
 Step tests describe realistic wrong answers (``WrongAnswer``) and one independent correct
-implementation, and check that the real tests (``source/``) score them as they should.
+implementation, and check that the real tests (``source/``) score them as they should. The
+answers are the suite's own (trusted), so they are graded by the one engine in this process
+(no kernel per answer); :func:`assert_kernel_agrees` grades a step's answers through the real
+sandboxed kernel too and checks that both give the same per-test grades and messages.
 """
 
 from __future__ import annotations
@@ -44,18 +47,22 @@ def with_answers(assignment_id: str, answers: dict[str, str]):
     return notebook
 
 
+#: The student id every suite grade is made for: it fixes the hidden tests' seeds (replayable).
+STUDENT = "suite"
+
+
 @cache
-def _grade_frozen(assignment_id: str, frozen_answers: tuple[tuple[str, str], ...]) -> Report:
+def _grade_frozen(assignment_id: str, frozen_answers: tuple[tuple[str, str], ...], in_process: bool) -> Report:
     notebook = with_answers(assignment_id, dict(frozen_answers))
     with tempfile.TemporaryDirectory(prefix="backprop-lab-answers-") as scratch:
         path = Path(scratch) / f"{assignment_id}.ipynb"
         nbformat.write(notebook, path)
-        return grade_notebook(path, course.source_notebook(assignment_id))
+        return grade_notebook(path, course.source_notebook(assignment_id), student=STUDENT, in_process=in_process)
 
 
-def grade_answers(assignment_id: str, answers: dict[str, str]) -> Report:
+def grade_answers(assignment_id: str, answers: dict[str, str], in_process: bool = True) -> Report:
     """Grade the exercise with ``answers`` (grade_id -> code); cached for identical inputs."""
-    return _grade_frozen(assignment_id, tuple(sorted(answers.items())))
+    return _grade_frozen(assignment_id, tuple(sorted(answers.items())), in_process)
 
 
 def solution_answers(assignment_id: str) -> dict[str, str]:
@@ -94,3 +101,21 @@ def assert_full_marks(assignment_id: str, answers: dict[str, str]) -> None:
     assert report.error is None, report.error
     failed = [(r.grade_id, r.message) for r in report.results if not r.passed]
     assert not failed and report.max_score > 0, failed
+
+
+def first_wrong_answer_per_function(wrong_answers: list[WrongAnswer]) -> dict[str, str]:
+    """One wrong answer for each graded function that has any: a notebook mixing them."""
+    chosen: dict[str, str] = {}
+    for wrong in wrong_answers:
+        chosen.setdefault(wrong.grade_id, wrong.code)
+    return chosen
+
+
+def assert_kernel_agrees(assignment_id: str, answers: dict[str, str]) -> None:
+    """The in-process grade of ``answers`` is the sandboxed kernel's, test by test, word for word."""
+    full = {**solution_answers(assignment_id), **answers}
+    in_process, kernel = grade_answers(assignment_id, full), grade_answers(assignment_id, full, in_process=False)
+    assert kernel.error is None, kernel.error
+    assert [(r.grade_id, r.points, r.message) for r in in_process.results] == [
+        (r.grade_id, r.points, r.message) for r in kernel.results
+    ]

@@ -1,7 +1,9 @@
-"""A whole class graded with the real nbgrader: bad and hostile submissions get their right
-grade, our parallel grader gives exactly the grades of serial ``nbgrader autograde``, the
-export tells "could not be graded" from a real zero, and student code cannot reach the
-gradebook or other students' work."""
+"""A whole class graded with the real nbgrader: every assignment's solution autogrades to full
+marks and its untouched exercise to zero; every kind of the parity corpus (edited, broken and
+hostile submissions) gets its right grade; our parallel grader gives exactly the grades of
+serial ``nbgrader autograde``; the learner's self-check gives exactly nbgrader's per-test
+grades; the export tells "could not be graded" from a real zero and says why; and student code
+cannot reach the gradebook or other students' work. One class, graded once for the module."""
 
 from __future__ import annotations
 
@@ -14,25 +16,33 @@ import sys
 import tempfile
 from pathlib import Path
 
+import corpus
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder import course, synthetic
+from autograder import cells, course
 from autograder.classroom import grade_class
 from autograder.grading import grade_notebook
+from autograder.problems import Kind
 
 pytestmark = pytest.mark.slow
 
 ASSIGNMENT = "01_chain_rule"
 OTHER = next((a for a in course.assignment_ids() if a != ASSIGNMENT), None)
-KINDS = [kind for kind in synthetic.KINDS if kind != "correct"]
-BATCH = (
+KINDS = [kind for kind in corpus.KINDS if kind != "correct"]
+#: The corpus on one assignment, graded serially by plain nbgrader too.
+SERIAL_BATCH = (
     [("correct", ASSIGNMENT, "correct")]
     + [(kind, ASSIGNMENT, kind) for kind in KINDS]
-    + [("snoop", ASSIGNMENT, "snoop")]
-    + ([("correct", OTHER, "correct"), ("deleted_tests", OTHER, "deleted_tests")] if OTHER else [])
+    + [("snoop", ASSIGNMENT, "snoop"), ("renamed", ASSIGNMENT, "renamed")]
 )
+#: ... and every other assignment's solution and untouched exercise, and a restored test cell.
+BATCH = SERIAL_BATCH + [
+    (student, assignment_id, kind)
+    for assignment_id in course.assignment_ids() if assignment_id != ASSIGNMENT
+    for student, kind in (("correct", "correct"), ("untouched", "untouched"), ("deleted_tests", "deleted_tests"))
+]
 #: Short limits keep the infinite loop cheap: the first timed-out cell waits `timeout`, later ones 2 s.
 CONFIG_LINES = (
     "c.HardenedExecute.timeout = 8",
@@ -60,9 +70,9 @@ def _scores(db_url: str) -> dict[tuple[str, str], dict[str, float | None]]:
         }
 
 
-def _build(folder: Path) -> Path:
+def _build(folder: Path, batch) -> Path:
     root = folder / "course"
-    synthetic.build_class(root, BATCH, exchange=folder / "exchange", config_lines=CONFIG_LINES)
+    corpus.build_class(root, batch, exchange=folder / "exchange", config_lines=CONFIG_LINES)
     root.chmod(0o755)  # as lax as it gets: the grader itself has to protect the course
     return root
 
@@ -72,13 +82,12 @@ def graded_classes():
     """The same batch graded twice: by our parallel grader and by serial `nbgrader autograde`."""
     parallel_dir, serial_dir = _world_readable_dir("bpl-parallel-"), _world_readable_dir("bpl-serial-")
     try:
-        parallel_root, serial_root = _build(parallel_dir), _build(serial_dir)
+        parallel_root, serial_root = _build(parallel_dir, BATCH), _build(serial_dir, SERIAL_BATCH)
         summary = grade_class(parallel_root, workers=2, progress=False)
-        for assignment_id in sorted({a for _, a, _ in BATCH}):
-            subprocess.run(
-                [sys.executable, "-m", "nbgrader", "autograde", assignment_id, "--force"],
-                cwd=serial_root, capture_output=True, text=True, check=False,
-            )
+        subprocess.run(
+            [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force"],
+            cwd=serial_root, capture_output=True, text=True, check=False,
+        )
         db = "sqlite:///{}/gradebook.db"
         yield {
             "summary": summary,
@@ -94,18 +103,41 @@ def graded_classes():
 def test_parallel_grades_equal_serial_nbgrader_autograde(graded_classes):
     parallel, serial = graded_classes["parallel"], graded_classes["serial"]
     assert set(parallel) == {(a, s) for s, a, _ in BATCH}
-    assert parallel == serial
+    assert {key: parallel[key] for key in serial} == serial
+    assert set(serial) == {(a, s) for s, a, _ in SERIAL_BATCH}
+
+
+def test_the_gradebook_holds_the_masters_cells(graded_classes):
+    """nbgrader restores cells from the gradebook, the self-check from source/: the same cells."""
+    with Gradebook(f"sqlite:///{graded_classes['root']}/gradebook.db") as gradebook:
+        for assignment_id in course.assignment_ids():
+            from_notebook = cells.master_from_notebook(course.source_notebook(assignment_id))
+            order = [cell.grade_id for cell in from_notebook]
+            from_gradebook = cells.master_from_gradebook(gradebook, assignment_id, assignment_id, order)
+            # An answer cell's source is the instructor's in source/ and the stub in the gradebook:
+            # the rule never uses it (a learner's answer is always the learner's).
+            assert [_shown(c) for c in from_gradebook] == [_shown(c) for c in from_notebook]
+
+
+def _shown(cell: cells.MasterCell) -> tuple:
+    return (cell.grade_id, cell.cell_type, cell.locked, cell.solution, cell.points, cell.protected and cell.source)
 
 
 @pytest.mark.parametrize(("student", "assignment_id", "kind"), BATCH, ids=[f"{s}-{a}" for s, a, _ in BATCH])
 def test_self_check_gives_the_instructors_grades(graded_classes, student, assignment_id, kind):
     """What a learner's check reports is what nbgrader gives them, test by test."""
-    submitted = graded_classes["root"] / "submitted" / student / assignment_id / f"{assignment_id}.ipynb"
-    report = grade_notebook(submitted, course.source_notebook(assignment_id), cell_timeout=8,
-                            submission_timeout=40, timeout_after_timeout=2)
+    folder = graded_classes["root"] / "submitted" / student / assignment_id
+    submitted = next(folder.glob("*.ipynb"))
+    # The suite's benign kinds run in this process (the kernel grades them the same: each step's
+    # kernel test); loops, exits, tampering and snooping need the real sandboxed kernel.
+    report = grade_notebook(submitted, course.source_notebook(assignment_id), student=student,
+                            in_process=kind in corpus.BENIGN, cell_timeout=8, submission_timeout=40,
+                            timeout_after_timeout=2)
     by_nbgrader = graded_classes["parallel"][(assignment_id, student)]
     if kind == "invalid_json":
         assert report.error and "not a valid notebook" in report.error
+        assert set(by_nbgrader.values()) == {None}
+    elif kind == "renamed":  # nbgrader skips a notebook it does not know; the self-check is told the file
         assert set(by_nbgrader.values()) == {None}
     else:
         assert {r.grade_id: r.points for r in report.results} == by_nbgrader
@@ -120,15 +152,15 @@ def _total(scores: dict[str, float | None]) -> float | None:
 def test_every_submission_gets_its_right_grade(graded_classes, student, assignment_id, kind):
     scores = graded_classes["parallel"][(assignment_id, student)]
     total, maximum = _total(scores), _max_score(assignment_id)
-    expected = "full" if kind == "snoop" else synthetic.EXPECTED[kind]
+    expected = {"snoop": "full", "renamed": "ungraded"}.get(kind) or corpus.EXPECTED[kind]
     if expected == "full":
         assert total == maximum, scores
     elif expected == "zero":
         assert total == 0, scores
     elif expected == "partial":
         assert total is not None and 0 < total < maximum, scores
-    else:  # ungraded: an unreadable notebook has no scores; a dead kernel's cells after it score 0
-        assert not total, scores
+    else:  # ungraded: an unreadable or renamed notebook has no scores
+        assert total is None, scores
 
 
 def _max_score(assignment_id: str) -> float:
@@ -142,14 +174,21 @@ def _max_score(assignment_id: str) -> float:
 def test_the_batch_never_stops_and_the_summary_says_why(graded_classes):
     summary = graded_classes["summary"]
     assert len(summary.outcomes) == len(BATCH)
-    failed = {o.student_id: o.reason for o in summary.failed}
-    assert set(failed) == {"invalid_json"}
-    assert "not a valid notebook" in failed["invalid_json"]
-    reasons = {o.student_id: o.reason for o in summary.graded}
-    assert "kernel_died" in reasons["os_exit"]
-    assert "timeout" in reasons["infinite_loop"]
-    assert not reasons["correct"]
-    assert "could not be graded (1)" in summary.text()
+    failed = {o.student_id: o for o in summary.failed}
+    assert set(failed) == {"invalid_json", "renamed"}
+    assert [p.kind for p in failed["invalid_json"].problems] == [Kind.INVALID_NOTEBOOK]
+    assert "renamed" in failed["renamed"].reason and f"expected {ASSIGNMENT}.ipynb" in failed["renamed"].reason
+    assert Path(failed["renamed"].log).is_file()  # nbgrader's own log, where the summary says
+    kinds = {(o.assignment_id, o.student_id): {p.kind for p in o.problems} for o in summary.graded}
+    expected = {"os_exit": {Kind.KERNEL_DIED}, "infinite_loop": {Kind.TIMEOUT}, "correct": set(),
+                "duplicated_answer": {Kind.DUPLICATE_ANSWER}, "fake_points": {Kind.UNKNOWN_CELL},
+                "lost_metadata": {Kind.RECOVERED_ANSWER}, "readded_tests": set(),
+                "tamper_numpy": {Kind.TAMPERING}}
+    for student, problem_kinds in expected.items():
+        assert kinds[(ASSIGNMENT, student)] == problem_kinds, student
+    text = summary.text()
+    assert "could not be graded (2)" in text and "nbgrader's full log" in text
+    assert "two cells share the grade id compose_derivative" in text
 
 
 def test_export_tells_could_not_be_graded_from_a_real_zero(graded_classes):
@@ -163,9 +202,15 @@ def test_export_tells_could_not_be_graded_from_a_real_zero(graded_classes):
     invalid = rows[(ASSIGNMENT, "invalid_json")]
     assert invalid["status"] == "not graded"
     assert "not a valid notebook" in invalid["reason"]
-    died = rows[(ASSIGNMENT, "os_exit")]
-    assert died["status"] == "not graded" and "kernel died" in died["reason"]
+    renamed = rows[(ASSIGNMENT, "renamed")]
+    assert renamed["status"] == "not graded" and "renamed" in renamed["reason"]
+    died = rows[(ASSIGNMENT, "os_exit")]  # a kernel that dies keeps the grade it earned, and says so
+    assert died["status"] == "graded" and "kernel died" in died["reason"]
     assert rows[(ASSIGNMENT, "infinite_loop")]["status"] == "graded"
+    assert "ran longer than 8 s" in rows[(ASSIGNMENT, "infinite_loop")]["reason"]
+    fake = rows[(ASSIGNMENT, "fake_points")]
+    assert (fake["status"], float(fake["score"]), float(fake["max_score"])) == ("graded", 0.0, _max_score(ASSIGNMENT))
+    assert "claims 100 points" in fake["reason"]
     if OTHER:  # a student enrolled in the gradebook who never submitted OTHER
         assert rows[(OTHER, "os_exit")]["status"] == "not submitted"
 
@@ -201,3 +246,14 @@ def test_student_code_cannot_read_other_work_or_change_the_gradebook(graded_clas
         manual = [g.manual_score for s in gradebook.assignments for sub in s.submissions for n in sub.notebooks
                   for g in n.grades]
     assert 99 not in manual
+
+
+# --- every assignment: its solution, its untouched exercise --------------------------------
+
+
+@pytest.mark.parametrize("assignment_id", course.assignment_ids())
+def test_solution_autogrades_to_full_marks_and_the_exercise_to_zero(graded_classes, assignment_id):
+    solved = _total(graded_classes["parallel"][(assignment_id, "correct")])
+    untouched = _total(graded_classes["parallel"][(assignment_id, "untouched")])
+    assert solved == _max_score(assignment_id) > 0
+    assert untouched == 0

@@ -85,7 +85,7 @@ def test_check_an_invalid_notebook_says_it_could_not_be_graded(learner_copy, tmp
 def test_check_all_grades_every_exercise_with_a_progress_line(monkeypatch, capsys):
     graded = []
 
-    def fake_grade(notebook, master):  # the plumbing only: grading itself is tested above
+    def fake_grade(notebook, master, **options):  # the plumbing only: grading itself is tested above
         graded.append(Path(notebook).stem)
         return Report(str(notebook), [TestResult("test_x", 1.0, 1.0)])
 

@@ -15,10 +15,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import corpus
 import nbformat
 import pytest
 
-from autograder import course, synthetic
+from autograder import course
 
 pytestmark = pytest.mark.slow
 
@@ -49,9 +50,9 @@ def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
 def student_answer(student: str, fetched: Path) -> None:
     """What each student hands in, written over the notebook they fetched."""
     if student == "alice":
-        nbformat.write(synthetic.submission("correct", ASSIGNMENT), fetched)
+        nbformat.write(corpus.submission("correct", ASSIGNMENT), fetched)
     elif student == "bob":
-        notebook = synthetic.submission("correct", ASSIGNMENT)
+        notebook = corpus.submission("correct", ASSIGNMENT)
         cell = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "dh_dx")
         cell.source = WRONG_DH_DX
         nbformat.write(notebook, fetched)

@@ -3,33 +3,34 @@ gives tampering submissions nothing, and the learner is told why."""
 
 from pathlib import Path
 
+import corpus
 import pytest
 
-from autograder import course, synthetic
+from autograder import course
 from autograder.grading import grade_notebook
 
 pytestmark = pytest.mark.slow
 
 ASSIGNMENT = "01_chain_rule"
-TAMPERING = [kind for kind in synthetic.KINDS if kind.startswith("tamper_")]
+TAMPERING = [kind for kind in corpus.KINDS if kind.startswith("tamper_")]
 
 
 @pytest.mark.parametrize("kind", TAMPERING)
 def test_runtime_guard_alone_gives_tampering_nothing(tmp_path: Path, kind):
-    notebook = synthetic.write(tmp_path / f"{ASSIGNMENT}.ipynb", kind, ASSIGNMENT)
+    notebook = corpus.write(tmp_path / f"{ASSIGNMENT}.ipynb", kind, ASSIGNMENT)
     report = grade_notebook(notebook, course.source_notebook(ASSIGNMENT), scan_for_tampering=False)
     assert report.error is None
     assert report.max_score > 0 and report.score == 0, [(r.grade_id, r.points) for r in report.results]
 
 
 def test_runtime_guard_names_what_was_replaced(tmp_path: Path):
-    notebook = synthetic.write(tmp_path / f"{ASSIGNMENT}.ipynb", "tamper_numpy", ASSIGNMENT)
+    notebook = corpus.write(tmp_path / f"{ASSIGNMENT}.ipynb", "tamper_numpy", ASSIGNMENT)
     report = grade_notebook(notebook, course.source_notebook(ASSIGNMENT), scan_for_tampering=False)
     assert any("Tampering" in (r.message or "") and "numpy.allclose" in r.message for r in report.results)
 
 
 def test_static_scan_tells_the_learner_which_line_was_not_run(tmp_path: Path):
-    notebook = synthetic.write(tmp_path / f"{ASSIGNMENT}.ipynb", "tamper_numpy", ASSIGNMENT)
+    notebook = corpus.write(tmp_path / f"{ASSIGNMENT}.ipynb", "tamper_numpy", ASSIGNMENT)
     report = grade_notebook(notebook, course.source_notebook(ASSIGNMENT))
     assert report.score == 0
     assert any("not run by the grader" in note and "np.allclose" in note for note in report.notes), report.notes

@@ -15,10 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import corpus
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder import synthetic
 from autograder.classroom import grade_class
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -108,7 +108,7 @@ def _create_database(url: str, name: str) -> None:
 @pytest.fixture(scope="module")
 def graded(postgres_url, tmp_path_factory):
     root = tmp_path_factory.mktemp("pg") / "course"
-    synthetic.build_class(root, BATCH, db_url=postgres_url)
+    corpus.build_class(root, BATCH, db_url=postgres_url)
     summary = grade_class(root, workers=2, progress=False)
     return {"root": root, "summary": summary, "db_url": postgres_url}
 

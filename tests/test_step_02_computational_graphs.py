@@ -6,7 +6,14 @@ so it differs from a correct engine in exactly the way a learner's would.
 """
 
 import pytest
-from grading_support import WrongAnswer, assert_full_marks, assert_loses_points_with_message, solution_answers
+from grading_support import (
+    WrongAnswer,
+    assert_full_marks,
+    assert_kernel_agrees,
+    assert_loses_points_with_message,
+    first_wrong_answer_per_function,
+    solution_answers,
+)
 
 ASSIGNMENT = "02_computational_graphs"
 SOLUTION = solution_answers(ASSIGNMENT)["Value"]
@@ -181,7 +188,6 @@ WRONG_ANSWERS = [
 ]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("wrong_answer", WRONG_ANSWERS, ids=str)
 def test_wrong_answer_loses_points_and_names_the_mistake(wrong_answer):
     assert_loses_points_with_message(ASSIGNMENT, wrong_answer)
@@ -286,6 +292,11 @@ class Value:
 }
 
 
-@pytest.mark.slow
 def test_an_independent_correct_implementation_gets_full_marks():
     assert_full_marks(ASSIGNMENT, INDEPENDENT_ANSWERS)
+
+
+@pytest.mark.slow
+def test_the_sandboxed_kernel_grades_as_the_in_process_engine():
+    """The answer tests above run in this process; the real grader's kernel must agree with them."""
+    assert_kernel_agrees(ASSIGNMENT, first_wrong_answer_per_function(WRONG_ANSWERS))

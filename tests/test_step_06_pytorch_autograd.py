@@ -2,7 +2,13 @@
 correct implementation written differently from the solution earns full marks."""
 
 import pytest
-from grading_support import WrongAnswer, assert_full_marks, assert_loses_points_with_message
+from grading_support import (
+    WrongAnswer,
+    assert_full_marks,
+    assert_kernel_agrees,
+    assert_loses_points_with_message,
+    first_wrong_answer_per_function,
+)
 
 ASSIGNMENT = "06_pytorch_autograd"
 
@@ -143,7 +149,6 @@ WRONG_ANSWERS = [
 ]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("wrong", WRONG_ANSWERS, ids=str)
 def test_wrong_answer_loses_points_and_names_the_mistake(wrong):
     assert_loses_points_with_message(ASSIGNMENT, wrong)
@@ -208,6 +213,11 @@ def autograd_two_layer_grads(params, X, y):
 }
 
 
-@pytest.mark.slow
 def test_an_independent_correct_implementation_gets_full_marks():
     assert_full_marks(ASSIGNMENT, INDEPENDENT_ANSWERS)
+
+
+@pytest.mark.slow
+def test_the_sandboxed_kernel_grades_as_the_in_process_engine():
+    """The answer tests above run in this process; the real grader's kernel must agree with them."""
+    assert_kernel_agrees(ASSIGNMENT, first_wrong_answer_per_function(WRONG_ANSWERS))

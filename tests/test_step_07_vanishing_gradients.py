@@ -3,7 +3,13 @@ correct implementation written differently from the solution earns full marks.""
 
 import numpy as np
 import pytest
-from grading_support import WrongAnswer, assert_full_marks, assert_loses_points_with_message
+from grading_support import (
+    WrongAnswer,
+    assert_full_marks,
+    assert_kernel_agrees,
+    assert_loses_points_with_message,
+    first_wrong_answer_per_function,
+)
 
 from backprop_lab import deep_nets
 
@@ -193,7 +199,6 @@ WRONG_ANSWERS = [
 ]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("wrong", WRONG_ANSWERS, ids=str)
 def test_wrong_answer_loses_points_and_names_the_mistake(wrong):
     assert_loses_points_with_message(ASSIGNMENT, wrong)
@@ -270,7 +275,6 @@ def clip_by_global_norm(grads, max_norm):
 }
 
 
-@pytest.mark.slow
 def test_an_independent_correct_implementation_gets_full_marks():
     assert_full_marks(ASSIGNMENT, INDEPENDENT_ANSWERS)
 
@@ -320,3 +324,9 @@ def test_reference_initialisers_have_the_documented_spread():
     assert deep_nets.xavier_init(300, 500, rng).std() == pytest.approx(np.sqrt(2 / 800), rel=0.02)
     assert deep_nets.he_init(300, 500, rng).std() == pytest.approx(np.sqrt(2 / 300), rel=0.02)
     assert deep_nets.init_weights([300, 400], "small", rng)[0].std() == pytest.approx(0.01, rel=0.02)
+
+
+@pytest.mark.slow
+def test_the_sandboxed_kernel_grades_as_the_in_process_engine():
+    """The answer tests above run in this process; the real grader's kernel must agree with them."""
+    assert_kernel_agrees(ASSIGNMENT, first_wrong_answer_per_function(WRONG_ANSWERS))

@@ -1,9 +1,16 @@
-"""Synthetic submissions: correct, wrong, broken and hostile, for any assignment.
+"""The parity corpus: submissions of every kind (correct, wrong, edited, broken, hostile) for any
+assignment, a test fixture of the suite.
 
-The suite and ``benchmarks/bench_autograde.py`` grade these to check that every kind gets its
-right grade. Each is built from the assignment's generated solution or exercise notebook, so it
-works for every assignment; a grade id of a solution cell is the name of the graded function
-(CONTRIBUTING.md), which the looping, warning and tampering kinds wrap or replace.
+The suite grades these through every path (the self-check, ``python -m autograder grade``,
+serial ``nbgrader autograde``) and checks that each kind gets its right grade and that every
+path gives the same per-test grades; ``benchmarks/bench_autograde.py`` times them. Each is built
+from the assignment's generated solution or exercise notebook, so it works for every
+assignment; a grade id of a solution cell is the name of the graded function (CONTRIBUTING.md),
+which the looping, warning and tampering kinds wrap or replace.
+
+The "edits" are what learners really do to a notebook: move, delete, copy and re-add cells,
+lose the cells' metadata (answers pasted into a new notebook), or hand-craft a cell that claims
+points. The one restore rule (autograder/cells.py) must give each the same grade everywhere.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import course
+from autograder import authoring, course, pipelines
 
 #: What each kind must score: "full", "zero", "partial" (strictly between), or "ungraded".
 EXPECTED = {
@@ -23,7 +30,7 @@ EXPECTED = {
     "invalid_json": "ungraded",
     "infinite_loop": "partial",
     "sys_exit": "partial",
-    "os_exit": "ungraded",
+    "os_exit": "zero",  # the kernel dies in the first answer cell: every test after it scores 0
     "deleted_tests": "full",
     "edited_tests": "zero",
     "warnings": "full",
@@ -32,7 +39,17 @@ EXPECTED = {
     "tamper_helpers": "zero",
     "tamper_sys_modules": "zero",
     "tamper_runtime": "zero",
+    # What learners do to a notebook (the restore rule, autograder/cells.py).
+    "moved_tests": "full",
+    "duplicated_answer": "full",
+    "readded_tests": "full",
+    "redefined_at_end": "full",
+    "lost_metadata": "full",
+    "fake_points": "zero",
 }
+#: Kinds a trusted in-process run grades exactly as a kernel does (no loops, exits or tampering).
+BENIGN = ("correct", "untouched", "partial", "deleted_tests", "edited_tests", "warnings", "moved_tests",
+          "duplicated_answer", "readded_tests", "redefined_at_end", "lost_metadata", "fake_points")
 KINDS = tuple(EXPECTED)
 
 
@@ -93,6 +110,37 @@ def _build(kind: str, assignment_id: str, root: Path):
     if kind == "deleted_tests":
         solution.cells = [c for c in solution.cells if c not in _test_cells(solution)]
         return solution
+    if kind == "moved_tests":  # every test cell dragged to the top, above the answers
+        tests = _test_cells(solution)
+        solution.cells = tests + [c for c in solution.cells if c not in tests]
+        return solution
+    if kind == "duplicated_answer":  # each answer cell copied and pasted right below itself
+        for cell in _solution_cells(solution):
+            pasted = copy.deepcopy(cell)
+            pasted.id = f"{cell.id}-copy"
+            solution.cells.insert(solution.cells.index(cell) + 1, pasted)
+        return solution
+    if kind == "readded_tests":  # test cells deleted, then pasted back as new cells (no metadata)
+        for cell in _test_cells(solution):
+            cell.metadata = {}
+        return solution
+    if kind == "redefined_at_end":  # the first answer cell and its tests deleted, the answer retyped last
+        first = _solution_cells(solution)[0]
+        name = first.metadata["nbgrader"]["grade_id"]
+        its_tests = [c for c in _test_cells(solution) if c.metadata["nbgrader"]["grade_id"].startswith(f"test_{name}")]
+        gone = [first, *its_tests]
+        solution.cells = [c for c in solution.cells if c not in gone] + [nbformat.v4.new_code_cell(first.source)]
+        return solution
+    if kind == "lost_metadata":  # every cell pasted into a new notebook: no grading metadata at all
+        for cell in solution.cells:
+            cell.metadata = {}
+        return solution
+    if kind == "fake_points":  # the untouched exercise plus a hand-made cell claiming 100 points
+        cell = nbformat.v4.new_code_cell("print('free points')")
+        cell.metadata["nbgrader"] = {"grade": True, "grade_id": "test_bonus", "points": 100, "locked": False,
+                                     "solution": False, "schema_version": 3}
+        exercise.cells.append(cell)
+        return exercise
     if kind == "edited_tests":
         for cell in _test_cells(exercise):
             cell.source = "pass"
@@ -207,13 +255,14 @@ def build_class(
     """A course folder with its assignments generated and ``batch`` already collected.
 
     ``batch`` lists (student, assignment, kind); kind ``snoop`` is a correct submission with
-    :func:`snooping_cell` added (its victim: the first other student of that assignment).
+    :func:`snooping_cell` added (its victim: the first other student of that assignment), and
+    kind ``renamed`` a correct one saved under another file name.
     Returns the course folder's ``nbgrader_config.py``.
     """
-    config_file = course.init_course(course_root, exchange or Path(course_root).parent / "exchange", db_url, root)
+    config_file = authoring.init_course(course_root, exchange or Path(course_root).parent / "exchange", db_url, root)
     with config_file.open("a") as handle:
         handle.writelines(line + "\n" for line in config_lines)
-    api = course.nbgrader_api(course.load_course_config(course_root))
+    api = pipelines.nbgrader_api(pipelines.load_course_config(course_root))
     for assignment_id in sorted({assignment for _, assignment, _ in batch}):
         result = api.generate_assignment(assignment_id)
         if not result["success"]:
@@ -226,6 +275,8 @@ def build_class(
             notebook.cells.append(nbformat.v4.new_code_cell(snooping_cell(Path(course_root), victim, assignment_id)))
             path.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(notebook, path)
+        elif kind == "renamed":
+            write(path.with_name(f"{assignment_id} (copy).ipynb"), "correct", assignment_id, root)
         else:
             write(path, kind, assignment_id, root)
     return config_file

@@ -1,0 +1,158 @@
+"""What went wrong while grading a notebook, as typed records, from execution to the export.
+
+A :class:`Problem` is made where the problem is found (restoring cells, running the kernel,
+reading the file) and travels as data: in the learner's report, in the class summary, in the
+gradebook (:func:`to_comment` / :func:`from_comment`, a JSON payload beside a readable sentence),
+and in the grade export. Nobody parses the sentences.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    # The notebook could not be graded at all.
+    INVALID_NOTEBOOK = "invalid_notebook"
+    WRONG_NOTEBOOK = "wrong_notebook"
+    AUTOGRADE_FAILED = "autograde_failed"
+    # Graded, with something the instructor and the learner should know.
+    TIMEOUT = "timeout"
+    KERNEL_DIED = "kernel_died"
+    TAMPERING = "tampering"
+    UNKNOWN_CELL = "unknown_cell"
+    DUPLICATE_ANSWER = "duplicate_answer"
+    RECOVERED_ANSWER = "recovered_answer"
+    RESTORED_CELL = "restored_cell"
+
+
+#: Kinds that mean there is no grade: the export says "not graded", never 0.
+UNGRADED = {Kind.INVALID_NOTEBOOK, Kind.WRONG_NOTEBOOK, Kind.AUTOGRADE_FAILED}
+#: Kinds that only inform (a deleted test cell put back is the rule working, not a problem).
+INFORMATIVE = {Kind.RESTORED_CELL}
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: Kind
+    message: str  # one sentence an instructor or learner understands
+    cell: str = ""  # the grade id (or "cell N") it concerns, if any
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", Kind(self.kind))
+
+    def __str__(self) -> str:
+        return self.message
+
+    def record(self) -> dict:
+        """Plain data (JSON, a notebook's metadata); ``Problem(**record)`` reads it back."""
+        return {"kind": str(self.kind), "message": self.message, "cell": self.cell}
+
+    @property
+    def stops_grading(self) -> bool:
+        return self.kind in UNGRADED
+
+    @property
+    def flags(self) -> bool:
+        """Worth a flag in the gradebook: the instructor should look."""
+        return self.kind not in INFORMATIVE
+
+    # --- the problems the engine finds ------------------------------------------------------
+
+    @classmethod
+    def invalid_notebook(cls, name: str, error: object) -> Problem:
+        return cls(Kind.INVALID_NOTEBOOK, f"{name} is not a valid notebook file ({str(error)[:160]})")
+
+    @classmethod
+    def wrong_notebook(cls, found: list[str], expected: str) -> Problem:
+        shown = ", ".join(found) if found else "no notebook"
+        return cls(Kind.WRONG_NOTEBOOK, f"the submission holds {shown}; expected {expected} (renamed?)")
+
+    @classmethod
+    def autograde_failed(cls, reason: str) -> Problem:
+        return cls(Kind.AUTOGRADE_FAILED, f"nbgrader could not autograde it: {reason}")
+
+    @classmethod
+    def timeout(cls, cell: str, seconds: float) -> Problem:
+        return cls(Kind.TIMEOUT, f"{cell} ran longer than {seconds:g} s (an infinite loop?) and was stopped", cell)
+
+    @classmethod
+    def kernel_died(cls, cell: str) -> Problem:
+        return cls(Kind.KERNEL_DIED,
+                   f"the kernel died while running {cell} (os._exit, a crash or too much memory); "
+                   "the tests after it were not run and score 0", cell)
+
+    @classmethod
+    def tampering(cls, cell: str, message: str) -> Problem:
+        return cls(Kind.TAMPERING, f"{cell}: {message}", cell)
+
+    @classmethod
+    def unknown_cell(cls, gid: str | None, points: float | None) -> Problem:
+        claim = f" and claims {points:g} points" if points else ""
+        name = f"grade id {gid!r}" if gid else "grading metadata"
+        return cls(Kind.UNKNOWN_CELL,
+                   f"a cell carries {name}{claim}, which the assignment does not have: it ran as an ordinary "
+                   "cell and earns nothing", gid or "")
+
+    @classmethod
+    def duplicate_answer(cls, gid: str) -> Problem:
+        return cls(Kind.DUPLICATE_ANSWER,
+                   f"two cells share the grade id {gid} (a copied cell): the first is the answer cell, "
+                   "the copy ran as an ordinary cell", gid)
+
+    @classmethod
+    def recovered_answer(cls, gid: str) -> Problem:
+        return cls(Kind.RECOVERED_ANSWER,
+                   f"the answer cell {gid} had lost its grading metadata: the cell that defines {gid} "
+                   "was graded in its place", gid)
+
+    @classmethod
+    def restored_cell(cls, gid: str) -> Problem:
+        return cls(Kind.RESTORED_CELL, f"the test cell {gid} was missing and was put back", gid)
+
+
+# --- in the gradebook ---------------------------------------------------------------------
+
+_MARKER = "backprop-lab-problems"
+_PAYLOAD = re.compile(r"<!-- " + _MARKER + r" (.*?) -->", re.DOTALL)
+
+
+def to_comment(problems: list[Problem]) -> str:
+    """A gradebook comment: one readable line per problem, and the records as JSON (hidden in HTML)."""
+    lines = [f"Grading note: {p.message}." for p in problems]
+    # Escaped so that no message can end the HTML comment early.
+    payload = json.dumps([p.record() for p in problems]).replace("<", "\\u003c").replace(">", "\\u003e")
+    return "\n".join(lines) + f"\n<!-- {_MARKER} {payload} -->"
+
+
+def from_comment(text: str | None) -> list[Problem]:
+    """The records :func:`to_comment` wrote (none for any other comment)."""
+    match = _PAYLOAD.search(text or "")
+    return [Problem(**record) for record in json.loads(match.group(1))] if match else []
+
+
+def in_submission(submission) -> list[Problem]:
+    """The records stored with one gradebook submission (nbgrader's ``SubmittedAssignment``)."""
+    return [
+        problem
+        for notebook in submission.notebooks
+        for comment in notebook.comments
+        for problem in from_comment(comment.auto_comment)
+    ]
+
+
+def in_gradebook(db_url: str) -> dict[tuple[str, str], list[Problem]]:
+    """(assignment, student) -> the records stored for every submission that has any."""
+    from nbgrader.api import Gradebook
+
+    found = {}
+    with Gradebook(db_url) as gradebook:
+        for assignment in gradebook.assignments:
+            for submission in assignment.submissions:
+                stored = in_submission(submission)
+                if stored:
+                    found[(assignment.name, submission.student.id)] = stored
+    return found
