@@ -5,7 +5,6 @@ draws: the node labels and colours of its matplotlib figure. Gradients are check
 central differences computed here, not against the engine that produced them.
 """
 
-import io
 import re
 
 import matplotlib
@@ -38,12 +37,6 @@ from backprop_lab.graphs import (  # noqa: E402
 )
 
 SHARED = "x = 2.0; w = -3.0; b = 6.5\nn = x*w + b\ny = tanh(n) * x"  # x is used twice
-
-
-def png(figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=40)
-    return buffer.getvalue()
 
 
 def box_colour(ax, index: int) -> tuple[float, ...]:
@@ -94,8 +87,8 @@ def test_stepping_moves_the_highlight_and_redraws_the_figure():
     seen_nodes, pictures, labels = [], [], []
     for _ in range(4):
         seen_nodes.append(stepper.highlighted)
-        pictures.append(png(stepper.figure))
-        labels.append(node_labels(stepper.ax))
+        pictures.append(stepper.image.value)  # the PNG the lab shows
+        labels.append(stepper.plotted_data()["labels"])
         stepper.next_button.click()
     assert stepper.step_slider.value == 4
     assert seen_nodes[0] is seen_nodes[1] is stepper.root  # seed, then visit the output
@@ -109,7 +102,7 @@ def test_stepping_moves_the_highlight_and_redraws_the_figure():
     stepper.prev_button.click()
     assert stepper.step_slider.value == 2
     assert stepper.highlighted is seen_nodes[2]
-    assert png(stepper.figure) == pictures[2]
+    assert stepper.image.value == pictures[2]
 
 
 def test_the_buttons_stop_at_both_ends():

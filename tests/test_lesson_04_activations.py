@@ -142,20 +142,21 @@ def test_saturated_intervals_are_where_the_lesson_says():
 
 def test_the_selector_redraws_both_panels_with_the_chosen_curve():
     explorer = ActivationExplorer("sigmoid")
-    x, values, slopes = explorer.plotted_data()
-    picture = explorer.png()
+    x, values, slopes = explorer.plotted_data().values()
+    picture = explorer.image.value
     assert np.allclose(slopes, activations.sigmoid_grad(x))
     shaded = [c for c in explorer.axes[1].collections if len(c.get_paths())]
     assert shaded, "the saturated regions must be shaded"
 
     explorer.selector.value = "ReLU"
-    x2, values2, slopes2 = explorer.plotted_data()
+    x2, values2, slopes2 = explorer.plotted_data().values()
     assert not np.allclose(values2, values), "choosing another curve must change the plotted data"
     assert np.allclose(values2, np.maximum(x2, 0)) and np.allclose(slopes2, activations.relu_grad(x2))
-    assert explorer.png() != picture
+    assert explorer.image.value != picture and explorer.render_png() != picture
     assert "ReLU" in explorer.axes[0].get_title()
+    assert "saturated) [-4, 0]" in explorer.status.value
 
     for name, curve in CURVES.items():
         explorer.selector.value = name
-        x, values, slopes = explorer.plotted_data()
+        x, values, slopes = explorer.plotted_data().values()
         assert np.allclose(values, curve.function(curve.x)) and np.allclose(slopes, curve.derivative(curve.x))
