@@ -23,7 +23,7 @@ from backprop_lab.graph_engine import (  # noqa: E402
     forward_mode_gradient,
     gradient_by_paths,
     input_values,
-    numeric_gradient,
+    numerical_derivative,
     reverse_mode_gradient,
     topological_order,
 )
@@ -135,7 +135,7 @@ def test_the_stepper_final_state_equals_the_gradients():
     engine = {node_names(out)[n]: n.grad for n in topological_order(out)}
     assert ours == pytest.approx(engine, rel=1e-12)
     for name in input_values(SHARED):  # and both agree with central differences
-        assert ours[name] == pytest.approx(numeric_gradient(SHARED, name), rel=1e-6)
+        assert ours[name] == pytest.approx(numerical_derivative(SHARED, name), rel=1e-6)
     for label, node in zip(node_labels(stepper.ax), topological_order(stepper.root), strict=True):
         assert f"grad {stepper.grads()[node]:.4g}" in label
 
@@ -196,7 +196,7 @@ def test_breadth_first_order_gives_a_wrong_gradient_on_a_shared_node():
     out, nodes = build_graph(program)
     right = final_grads(backward_steps(out))
     wrong = final_grads(backward_steps(out, order=breadth_first_order(out)))
-    assert right[nodes["x"]] == pytest.approx(numeric_gradient(program, "x"), rel=1e-6)
+    assert right[nodes["x"]] == pytest.approx(numerical_derivative(program, "x"), rel=1e-6)
     assert abs(wrong[nodes["x"]] - right[nodes["x"]]) > 0.1
 
 
@@ -207,7 +207,7 @@ def test_forward_mode_reverse_mode_and_the_path_sum_agree_and_their_work_is_coun
     forward, forward_work = forward_mode_gradient(out, inputs)
     reverse, reverse_work = reverse_mode_gradient(out, inputs)
     paths = [gradient_by_paths(out, node)[0] for node in inputs]
-    numeric = [numeric_gradient(program, name) for name in "abc"]
+    numeric = [numerical_derivative(program, name) for name in "abc"]
     assert forward == pytest.approx(reverse, rel=1e-12) and paths == pytest.approx(reverse, rel=1e-12)
     assert reverse == pytest.approx(numeric, rel=1e-6)
     assert reverse_work == edge_count(out)
