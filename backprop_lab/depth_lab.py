@@ -25,10 +25,9 @@ from dataclasses import dataclass
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
 from . import deep_nets
-from .lab import Lab, Verdict
+from .lab import Lab, Verdict, plain_log_ticks
 
 #: Verdicts: layer 1 gets less than VANISH_RATIO (more than EXPLODE_RATIO) of the last layer's norm.
 VANISH_RATIO = 1e-3
@@ -177,14 +176,6 @@ class DepthLab(Lab):
         self.loss_axes.legend(loc="upper right", fontsize=8)
         self.loss_axes.grid(True, which="major", alpha=0.3)
 
-    @staticmethod
-    def _few_log_ticks(axes) -> None:
-        # Plain-text labels ("1e-05"): matplotlib's default 10^n labels go through mathtext,
-        # which costs more than everything else in a redraw.
-        axes.yaxis.set_major_locator(LogLocator(numticks=6))
-        axes.yaxis.set_minor_locator(NullLocator())
-        axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.0e}"))
-
     @property
     def verdict(self) -> Verdict | None:
         return self.report.verdict if self.report else None
@@ -211,7 +202,7 @@ class DepthLab(Lab):
         self.gap_marks.set_data(layers[gaps], np.where(norms[gaps] == 0, low, high))
         self.grad_axes.set_xlim(0.5, len(norms) + 0.5)
         self.grad_axes.set_ylim(low, high)
-        self._few_log_ticks(self.grad_axes)
+        plain_log_ticks(self.grad_axes)
 
     def _draw_losses(self, losses: np.ndarray, baseline: float) -> None:
         steps = np.arange(len(losses))
@@ -223,7 +214,7 @@ class DepthLab(Lab):
         self.diverged_mark.set_data(steps[overflowed[:1]], [high] * min(1, overflowed.size))
         self.loss_axes.set_xlim(-0.5, len(losses))
         self.loss_axes.set_ylim(low, high)
-        self._few_log_ticks(self.loss_axes)
+        plain_log_ticks(self.loss_axes)
 
     def rows(self) -> list[widgets.Widget]:
         top = widgets.HBox([self.sliders["depth"], self.sliders["width"], self.toggles["residual"]])

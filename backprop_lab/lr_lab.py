@@ -24,10 +24,9 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
 from . import mlp
-from .lab import VERDICT_COLOURS, Lab, Verdict
+from .lab import VERDICT_COLOURS, Lab, Verdict, plain_log_ticks
 
 #: A run has converged once its final loss is below this (every XOR point is then on its side).
 CONVERGED_LOSS = 0.01
@@ -92,10 +91,7 @@ class TrainingPanels:
         ax.text(0.99, CONVERGED_LOSS, "converged below this ", transform=ax.get_yaxis_transform(),
                 ha="right", va="bottom", fontsize=8, color="0.4")
         ax.set_yscale("log")
-        # Plain labels and no minor ticks: mathtext tick labels cost most of a redraw.
-        ax.yaxis.set_major_locator(LogLocator(numticks=6))
-        ax.yaxis.set_minor_locator(NullLocator())
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:.0e}".replace("e-0", "e-")))
+        plain_log_ticks(ax)
         ax.set_xlabel("epoch")
         ax.set_ylabel("MSE loss")
         ax.grid(alpha=0.3)
