@@ -17,7 +17,7 @@ In a lesson::
 
 from __future__ import annotations
 
-import io
+import html
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -25,8 +25,10 @@ from functools import partial
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import Image, clear_output, display
 from matplotlib.figure import Figure
+
+from .lab import Lab
+from .numerics import sigmoid  # the course's one sigmoid, re-exported for lesson 04
 
 #: Where binary cross-entropy clips probabilities: p is kept inside [BCE_EPS, 1 - BCE_EPS].
 BCE_EPS = 1e-12
@@ -35,13 +37,6 @@ SATURATION_THRESHOLD = 0.01
 
 
 # --- activations and their derivatives --------------------------------------------------
-
-
-def sigmoid(z):
-    """1 / (1 + exp(-z)) without overflow: exp only ever sees -|z|."""
-    z = np.asarray(z, dtype=float)
-    small = np.exp(-np.abs(z))  # in (0, 1]: never overflows
-    return np.where(z >= 0, 1 / (1 + small), small / (1 + small))
 
 
 def sigmoid_grad(z):
@@ -295,43 +290,37 @@ def plot_sigmoid_trap(z=None):
 # --- the interactive selector -------------------------------------------------------------
 
 
-class ActivationExplorer:
-    """Choose a curve with the toggle buttons; both panels redraw.
+class ActivationExplorer(Lab):
+    """Choose a curve with the toggle buttons; both panels redraw and the status line says where
+    the curve saturates.
 
     Testable without a browser: set ``explorer.selector.value = "tanh"`` and read
-    :meth:`plotted_data` (the x, function and derivative values now drawn) or ``explorer.figure``.
+    :meth:`plotted_data` (the x, function and derivative values now drawn) or ``explorer.status``.
     """
 
     def __init__(self, initial="sigmoid", threshold=SATURATION_THRESHOLD):
+        super().__init__(Figure(figsize=(9, 3.2)))
         self.threshold = threshold
         self.selector = widgets.ToggleButtons(options=list(CURVES), value=initial, description="curve")
-        self.figure = Figure(figsize=(9, 3.2))  # not pyplot: Jupyter must not show it a second time
         self.axes = self.figure.subplots(1, 2)
-        self.output = widgets.Output()
-        self.selector.observe(lambda _change: self.redraw(), names="value")
-        self.redraw()
+        self.watch(self.selector)
+        self.update()
 
-    def redraw(self):
+    def controls(self):
+        return [self.selector]
+
+    def draw(self):
+        name = self.selector.value
         for ax in self.axes:
             ax.clear()
-        plot_curve(self.selector.value, self.axes, self.threshold)
+        plot_curve(name, self.axes, self.threshold)
         self.figure.tight_layout()
-        with self.output:
-            clear_output(wait=True)
-            display(Image(self.png()))
-
-    def png(self) -> bytes:
-        buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png", dpi=90)
-        return buffer.getvalue()
+        stretches = saturated_intervals(name, self.threshold)
+        where = " and ".join(f"[{first:g}, {last:g}]" for first, last in stretches) or "nowhere on this range"
+        self.status.value = f"{html.escape(name)}: |derivative| < {self.threshold:g} (saturated) {where}"
 
     def plotted_data(self):
-        """(x, function values, derivative values) of the curve drawn now."""
+        """The curve drawn now: ``x``, the ``function`` values and the ``derivative`` values."""
         function_line, derivative_line = self.axes[0].lines[0], self.axes[1].lines[0]
-        return function_line.get_xdata(), function_line.get_ydata(), derivative_line.get_ydata()
-
-    def widget(self):
-        return widgets.VBox([self.selector, self.output])
-
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget()._repr_mimebundle_(**kwargs)
+        return {"x": function_line.get_xdata(), "function": function_line.get_ydata(),
+                "derivative": derivative_line.get_ydata()}

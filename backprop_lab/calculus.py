@@ -1,4 +1,8 @@
-"""Derivatives seen as slopes: the plots and the tangent explorer of lesson 01."""
+"""Derivatives seen as slopes: the plots and the tangent explorer of lesson 01.
+
+``central_difference`` (the course's one numeric derivative, :mod:`backprop_lab.numerics`) is
+re-exported here for the lesson.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,14 @@ from collections.abc import Callable
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import display
 from matplotlib.figure import Figure
 
+from .lab import Lab
+from .numerics import central_difference
+
+__all__ = ["TangentExplorer", "central_difference", "draw_tangent", "function_and_derivative"]
+
 Function = Callable[[np.ndarray], np.ndarray]
-
-
-def central_difference(f: Function, x: float | np.ndarray, h: float = 1e-5) -> float | np.ndarray:
-    """The slope of ``f`` at ``x`` measured by a small symmetric step: (f(x+h) - f(x-h)) / 2h."""
-    return (f(x + h) - f(x - h)) / (2 * h)
 
 
 def draw_tangent(ax: plt.Axes, f: Function, df: Function, x0: float, width: float, **style) -> None:
@@ -47,27 +50,31 @@ def function_and_derivative(
     return fig
 
 
-class TangentExplorer:
+class TangentExplorer(Lab):
     """Drag a point along a curve; see its tangent, the analytic slope and a numeric estimate.
 
-    ``explorer.x0`` is the slider; ``explorer.figure`` and ``explorer.readout`` update with it.
+    ``explorer.x0`` is the slider; ``explorer.plotted_data()``, ``explorer.status`` and the
+    image follow it.
     """
 
+    png_dpi = 80
+
     def __init__(self, f: Function, df: Function, x: np.ndarray, name: str) -> None:
+        super().__init__(Figure(figsize=(6, 3.6)))
         self.f, self.df, self.x, self.name = f, df, x, name
         self.x0 = widgets.FloatSlider(
             value=float(x[len(x) // 3]), min=float(x.min()), max=float(x.max()), step=0.05, description="x0",
             continuous_update=True,
         )
-        self.readout = widgets.HTML()
-        self.output = widgets.Output()
-        # A Figure outside pyplot: only this widget shows it, never the cell's own output.
-        self.figure = Figure(figsize=(6, 3.6))
         self.ax = self.figure.subplots()
-        self.x0.observe(lambda _: self.update(), names="value")
+        self.figure.subplots_adjust(left=0.12, right=0.97, bottom=0.12, top=0.9)
+        self.watch(self.x0)
         self.update()
 
-    def update(self) -> None:
+    def controls(self) -> list[widgets.Widget]:
+        return [self.x0]
+
+    def draw(self) -> None:
         x0 = self.x0.value
         self.ax.clear()
         self.ax.plot(self.x, self.f(self.x), color="tab:blue")
@@ -75,16 +82,13 @@ class TangentExplorer:
         self.ax.set_title(f"tangent of {self.name} at x0 = {x0:.2f}")
         self.ax.grid(alpha=0.3)
         analytic, numeric = self.df(x0), central_difference(self.f, x0)
-        self.readout.value = (
+        self.status.value = (
             f"analytic slope <b>{analytic:.6f}</b> &nbsp; numeric slope {numeric:.6f} "
             f"&nbsp; difference {abs(analytic - numeric):.1e}"
         )
-        self.output.clear_output(wait=True)
-        with self.output:
-            display(self.figure)
 
-    def widget(self) -> widgets.VBox:
-        return widgets.VBox([self.x0, self.readout, self.output])
-
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget()._repr_mimebundle_(**kwargs)
+    def plotted_data(self) -> dict[str, np.ndarray]:
+        """The curve (``x``, ``f``) and the tangent's two end points (``tangent_x``, ``tangent_y``)."""
+        curve, tangent = self.ax.lines[0], self.ax.lines[1]
+        return {"x": curve.get_xdata(), "f": curve.get_ydata(),
+                "tangent_x": tangent.get_xdata(), "tangent_y": tangent.get_ydata()}

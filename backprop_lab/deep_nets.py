@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .numerics import sigmoid
+
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 #: "naive" is N(0, 1) and "small" N(0, 0.01^2): two scales chosen without looking at fan-in.
 INITIALISERS = ("naive", "small", "xavier", "he")
@@ -30,7 +32,7 @@ SMALL_STD = 0.01
 
 def activate(z: np.ndarray, activation: str) -> np.ndarray:
     if activation == "sigmoid":
-        return 0.5 * (1.0 + np.tanh(0.5 * z))  # the sigmoid, without overflow in exp(-z)
+        return sigmoid(z)
     if activation == "tanh":
         return np.tanh(z)
     if activation == "relu":

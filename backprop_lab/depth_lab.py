@@ -14,20 +14,20 @@ status line ("gradients vanish: layer 1 gets 2e-05 of the last layer's norm").
 
 Tests drive it without a browser: set ``lab.sliders["depth"].value``, ``lab.dropdowns[...]`` or
 ``lab.toggles["residual"]`` / ``["clip"]``, then read ``lab.report`` (the numbers), ``lab.status.value`` and the
-artists of ``lab.figure``.
+artists of ``lab.figure``; :meth:`DepthLab.plotted_data` gives the drawn curves (the lab follows
+:class:`backprop_lab.lab.Lab`).
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
 from . import deep_nets
+from .lab import Lab, Verdict, plain_log_ticks
 
 #: Verdicts: layer 1 gets less than VANISH_RATIO (more than EXPLODE_RATIO) of the last layer's norm.
 VANISH_RATIO = 1e-3
@@ -58,29 +58,28 @@ class DepthReport:
     norms: np.ndarray  # ||dL/dW_l|| for each layer, first first
     losses: np.ndarray  # training loss before each SGD step; nan once it overflowed
     baseline: float  # the loss of always predicting the mean target
-    verdict: str  # "vanishing", "exploding" or "healthy"
-    message: str
+    verdict: Verdict  # kind "vanishing", "exploding" or "healthy", and a sentence that explains it
 
 
-def diagnose(norms: np.ndarray) -> tuple[str, str]:
-    """A verdict on a profile of per-layer gradient norms, and a sentence that explains it."""
+def diagnose(norms: np.ndarray) -> Verdict:
+    """A verdict on a profile of per-layer gradient norms: vanishing, exploding or healthy, and why."""
     norms = np.asarray(norms, dtype=float)
     if not np.isfinite(norms).all():
-        return "exploding", "gradients explode: they overflow float64 (inf or nan)"
+        return Verdict("exploding", "gradients explode: they overflow float64 (inf or nan)")
     largest = norms.max()
     if largest > EXPLODE_NORM:
-        return "exploding", f"gradients explode: the largest layer gradient norm is {largest:.0e}"
+        return Verdict("exploding", f"gradients explode: the largest layer gradient norm is {largest:.0e}")
     if largest < TINY_NORM:
-        return "vanishing", f"gradients vanish: no layer's gradient norm exceeds {largest:.0e}"
+        return Verdict("vanishing", f"gradients vanish: no layer's gradient norm exceeds {largest:.0e}")
     if norms[-1] == 0:
-        return "vanishing", "gradients vanish: the last layer gets no gradient at all"
+        return Verdict("vanishing", "gradients vanish: the last layer gets no gradient at all")
     ratio = norms[0] / norms[-1]
     sentence = f"layer 1 gets {ratio:.0e} of the last layer's norm"
     if ratio < VANISH_RATIO:
-        return "vanishing", f"gradients vanish: {sentence}"
+        return Verdict("vanishing", f"gradients vanish: {sentence}")
     if ratio > EXPLODE_RATIO:
-        return "exploding", f"gradients explode towards the input: {sentence}"
-    return "healthy", f"gradients flow: {sentence}"
+        return Verdict("exploding", f"gradients explode towards the input: {sentence}")
+    return Verdict("healthy", f"gradients flow: {sentence}")
 
 
 def run_experiment(
@@ -101,8 +100,7 @@ def run_experiment(
     norms = deep_nets.layer_grad_norms(weights, X, y, activation, residual)
     max_norm = CLIP_NORM if clip else None
     losses = deep_nets.train_sgd(weights, X, y, activation, lr=lr, steps=steps, residual=residual, max_norm=max_norm)
-    verdict, message = diagnose(norms)
-    return DepthReport(norms, losses, float(np.mean((y - y.mean()) ** 2)), verdict, message)
+    return DepthReport(norms, losses, float(np.mean((y - y.mean()) ** 2)), diagnose(norms))
 
 
 def _plottable(values: np.ndarray) -> np.ndarray:
@@ -121,8 +119,10 @@ def _log_limits(values: np.ndarray, min_decades: float = 2.0) -> tuple[float, fl
     return 10 ** (low - missing), 10 ** (high + missing)
 
 
-class DepthLab:
+class DepthLab(Lab):
     """The widget: controls, a two-panel figure and a status line."""
+
+    png_dpi = None  # the figure's own (80)
 
     def __init__(
         self,
@@ -134,6 +134,9 @@ class DepthLab:
         clip: bool = False,
         seed: int = 0,
     ) -> None:
+        # A fixed layout and few log ticks: constrained layout and minor tick labels would
+        # triple the time one redraw takes.
+        super().__init__(Figure(figsize=(10, 3.6), dpi=80))
         self.seed = seed
         style = {"description_width": "initial"}
         self.sliders = {
@@ -148,12 +151,9 @@ class DepthLab:
             "residual": widgets.Checkbox(residual, description="residual connections"),
             "clip": widgets.Checkbox(clip, description=f"clip gradients (global norm {CLIP_NORM:g})"),
         }
-        self.status = widgets.HTML()
-        self.image = widgets.Image(format="png")
         self._build_figure()
         self.report: DepthReport | None = None
-        for control in self.controls():
-            control.observe(lambda _change: self.update(), names="value")
+        self.watch(*self.controls())
         self.update()
 
     def controls(self) -> list[widgets.ValueWidget]:
@@ -163,9 +163,6 @@ class DepthLab:
         return {name: control.value for name, control in {**self.sliders, **self.dropdowns, **self.toggles}.items()}
 
     def _build_figure(self) -> None:
-        # A fixed layout and few log ticks: constrained layout and minor tick labels would
-        # triple the time one redraw takes.
-        self.figure = Figure(figsize=(10, 3.6), dpi=80)
         self.figure.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.9, wspace=0.25)
         self.grad_axes, self.loss_axes = self.figure.subplots(1, 2)
         (self.grad_line,) = self.grad_axes.semilogy([], [], "o-", ms=3, color="C0")
@@ -179,23 +176,21 @@ class DepthLab:
         self.loss_axes.legend(loc="upper right", fontsize=8)
         self.loss_axes.grid(True, which="major", alpha=0.3)
 
-    @staticmethod
-    def _few_log_ticks(axes) -> None:
-        # Plain-text labels ("1e-05"): matplotlib's default 10^n labels go through mathtext,
-        # which costs more than everything else in a redraw.
-        axes.yaxis.set_major_locator(LogLocator(numticks=6))
-        axes.yaxis.set_minor_locator(NullLocator())
-        axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.0e}"))
+    @property
+    def verdict(self) -> Verdict | None:
+        return self.report.verdict if self.report else None
 
-    def update(self) -> DepthReport:
+    def draw(self) -> None:
         """Recompute for the current settings and redraw."""
         self.report = run_experiment(**self.settings(), seed=self.seed)
         self._draw_gradients(self.report.norms)
         self._draw_losses(self.report.losses, self.report.baseline)
-        colour = {"vanishing": "#b00", "exploding": "#b00", "healthy": "green"}[self.report.verdict]
-        self.status.value = f"<b style='color:{colour}'>{self.report.message}</b>"
-        self.image.value = self.render_png()
-        return self.report
+        self.status.value = self.report.verdict.html()
+
+    def plotted_data(self) -> dict[str, np.ndarray]:
+        """The curves drawn now: gradient norm per ``layer`` (``grad_norm``), loss per SGD ``step`` (``loss``)."""
+        return {"layer": np.asarray(self.grad_line.get_xdata()), "grad_norm": np.asarray(self.grad_line.get_ydata()),
+                "step": np.asarray(self.loss_line.get_xdata()), "loss": np.asarray(self.loss_line.get_ydata())}
 
     def _draw_gradients(self, norms: np.ndarray) -> None:
         layers = np.arange(1, len(norms) + 1)
@@ -207,7 +202,7 @@ class DepthLab:
         self.gap_marks.set_data(layers[gaps], np.where(norms[gaps] == 0, low, high))
         self.grad_axes.set_xlim(0.5, len(norms) + 0.5)
         self.grad_axes.set_ylim(low, high)
-        self._few_log_ticks(self.grad_axes)
+        plain_log_ticks(self.grad_axes)
 
     def _draw_losses(self, losses: np.ndarray, baseline: float) -> None:
         steps = np.arange(len(losses))
@@ -219,17 +214,9 @@ class DepthLab:
         self.diverged_mark.set_data(steps[overflowed[:1]], [high] * min(1, overflowed.size))
         self.loss_axes.set_xlim(-0.5, len(losses))
         self.loss_axes.set_ylim(low, high)
-        self._few_log_ticks(self.loss_axes)
+        plain_log_ticks(self.loss_axes)
 
-    def render_png(self) -> bytes:
-        buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
-        return buffer.getvalue()
-
-    def widget(self) -> widgets.VBox:
+    def rows(self) -> list[widgets.Widget]:
         top = widgets.HBox([self.sliders["depth"], self.sliders["width"], self.toggles["residual"]])
         middle = widgets.HBox([self.dropdowns["activation"], self.dropdowns["init"], self.toggles["clip"]])
-        return widgets.VBox([top, middle, self.status, self.image])
-
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget()._repr_mimebundle_(**kwargs)
+        return [top, middle, self.status]

@@ -5,10 +5,12 @@ The lesson reads like this::
 
     from backprop_lab import gradcheck as gc
 
-    numeric = gc.numerical_gradient(lambda _: gc.two_layer_loss(params, X, y), params["W1"])
+    numeric = gc.numerical_gradient(lambda _: mlp.loss(params, X, y), params["W1"])
     gc.relative_error(numeric, analytic["W1"])
 
-``numerical_gradient`` perturbs ``x`` **in place** and calls ``f(x)``: ``f`` may ignore its
+The network is lesson 03's (:mod:`backprop_lab.mlp`: ``mlp.init_params``, ``mlp.loss``,
+``mlp.PARAM_NAMES``); the numerical gradient is the course's one (:mod:`backprop_lab.numerics`),
+re-exported here. ``numerical_gradient`` perturbs ``x`` **in place** and calls ``f(x)``: ``f`` may ignore its
 argument and read the array itself (a loss that closes over the network's weights), which is how
 one checks every parameter of a network with one function.
 """
@@ -19,41 +21,23 @@ import ast
 import difflib
 import inspect
 import textwrap
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import LogNorm
 
-PARAMETER_NAMES = ("W1", "b1", "W2", "b2")
+from .mlp import PARAM_NAMES, init_params, loss, sigmoid
+from .numerics import numerical_gradient
+
+__all__ = [
+    "check_network", "derivative_errors", "entrywise_relative_error", "loglog_slope", "mystery_grads",
+    "numerical_gradient", "planted_bug_grads", "plot_error_heatmaps", "plot_error_vs_h", "relative_error",
+    "show_fix", "show_source", "two_layer_grads",
+]
 
 
-# --- numerical derivatives and how far apart two gradients are --------------------------
-
-
-def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-5, method: str = "central"):
-    """Finite-difference gradient of scalar ``f`` at ``x``, one entry at a time.
-
-    ``method`` is ``"central"`` ((f(x+h) - f(x-h)) / 2h, error O(h^2)) or ``"forward"``
-    ((f(x+h) - f(x)) / h, error O(h)). Each entry is perturbed in place and restored to its
-    saved value, so ``x`` ends exactly as it began.
-    """
-    gradient = np.zeros_like(x)
-    f_at_x = f(x) if method == "forward" else None
-    for index in np.ndindex(x.shape):
-        saved = x[index]
-        x[index] = saved + h
-        upper = f(x)
-        if method == "central":
-            x[index] = saved - h
-            lower = f(x)
-            gradient[index] = (upper - lower) / (2 * h)
-        elif method == "forward":
-            gradient[index] = (upper - f_at_x) / h
-        else:
-            raise ValueError(f"method must be 'central' or 'forward', got {method!r}")
-        x[index] = saved
-    return gradient
+# --- how far apart two gradients are ------------------------------------------------
 
 
 def relative_error(a, b) -> float:
@@ -105,70 +89,66 @@ def plot_error_vs_h(steps, curves: Mapping[str, np.ndarray], title: str = "", ax
     return ax.figure
 
 
-# --- the network with a planted bug (lesson 03's network: row-vector batches, MSE) -------
-
-
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def init_two_layer(n_inputs: int, n_hidden: int, n_outputs: int, rng: np.random.Generator, dtype=np.float64) -> dict:
-    """Weights W1 (D, H), W2 (H, M) drawn N(0, 1), biases drawn N(0, 0.5)."""
-    return {
-        "W1": rng.normal(0.0, 1.0, (n_inputs, n_hidden)).astype(dtype),
-        "b1": rng.normal(0.0, 0.5, n_hidden).astype(dtype),
-        "W2": rng.normal(0.0, 1.0, (n_hidden, n_outputs)).astype(dtype),
-        "b2": rng.normal(0.0, 0.5, n_outputs).astype(dtype),
-    }
-
-
-def two_layer_loss(params: Mapping[str, np.ndarray], X: np.ndarray, y: np.ndarray) -> float:
-    """X -> affine(W1, b1) -> sigmoid -> affine(W2, b2) -> sigmoid -> mean squared error."""
-    hidden = sigmoid(X @ params["W1"] + params["b1"])
-    output = sigmoid(hidden @ params["W2"] + params["b2"])
-    return ((output - y) ** 2).mean()
+# --- the network with a planted bug ----------------------------------------------------
+# Lesson 03's network (backprop_lab.mlp: row-vector batches, sigmoid output, MSE, mlp's names),
+# its backward pass written out three times on purpose: with a planted bug, fixed, and with
+# a second bug. The lesson prints them and diffs them, so each must read on its own.
 
 
 def planted_bug_grads(params, X, y) -> dict:
     """The two-layer network's backward pass, as a learner wrote it. One line is wrong."""
-    W1, b1, W2, b2 = (params[name] for name in PARAMETER_NAMES)
-    a1 = sigmoid(X @ W1 + b1)
-    a2 = sigmoid(a1 @ W2 + b2)
-    da2 = 2 * (a2 - y) / a2.size
-    dz2 = da2 * a2 * (1 - a2)
-    dW2, db2 = a1.T @ dz2, dz2.sum(axis=0)
-    da1 = dz2 @ W2
-    dz1 = da1 * a1 * (1 - a1)
+    W1, b1, W2, b2 = (params[name] for name in PARAM_NAMES)
+    h = sigmoid(X @ W1 + b1)
+    y_pred = sigmoid(h @ W2 + b2)
+    dy_pred = 2 * (y_pred - y) / y_pred.size
+    dz2 = dy_pred * y_pred * (1 - y_pred)
+    dW2, db2 = h.T @ dz2, dz2.sum(axis=0)
+    dh = dz2 @ W2
+    dz1 = dh * h * (1 - h)
     dW1, db1 = X.T @ dz1, dz1.sum(axis=0)
     return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 
 
 def two_layer_grads(params, X, y) -> dict:
     """The same backward pass, fixed."""
-    W1, b1, W2, b2 = (params[name] for name in PARAMETER_NAMES)
-    a1 = sigmoid(X @ W1 + b1)
-    a2 = sigmoid(a1 @ W2 + b2)
-    da2 = 2 * (a2 - y) / a2.size
-    dz2 = da2 * a2 * (1 - a2)
-    dW2, db2 = a1.T @ dz2, dz2.sum(axis=0)
-    da1 = dz2 @ W2.T
-    dz1 = da1 * a1 * (1 - a1)
+    W1, b1, W2, b2 = (params[name] for name in PARAM_NAMES)
+    h = sigmoid(X @ W1 + b1)
+    y_pred = sigmoid(h @ W2 + b2)
+    dy_pred = 2 * (y_pred - y) / y_pred.size
+    dz2 = dy_pred * y_pred * (1 - y_pred)
+    dW2, db2 = h.T @ dz2, dz2.sum(axis=0)
+    dh = dz2 @ W2.T
+    dz1 = dh * h * (1 - h)
     dW1, db1 = X.T @ dz1, dz1.sum(axis=0)
     return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 
 
 def mystery_grads(params, X, y) -> dict:
     """Another version of the backward pass, with a different wrong line: the lesson's second hunt."""
-    W1, b1, W2, b2 = (params[name] for name in PARAMETER_NAMES)
-    a1 = sigmoid(X @ W1 + b1)
-    a2 = sigmoid(a1 @ W2 + b2)
-    da2 = 2 * (a2 - y) / a2.size
-    dz2 = da2 * a2 * (1 - a2)
-    dW2, db2 = a1.T @ dz2, dz2.mean(axis=0)
-    da1 = dz2 @ W2.T
-    dz1 = da1 * a1 * (1 - a1)
+    W1, b1, W2, b2 = (params[name] for name in PARAM_NAMES)
+    h = sigmoid(X @ W1 + b1)
+    y_pred = sigmoid(h @ W2 + b2)
+    dy_pred = 2 * (y_pred - y) / y_pred.size
+    dz2 = dy_pred * y_pred * (1 - y_pred)
+    dW2, db2 = h.T @ dz2, dz2.mean(axis=0)
+    dh = dz2 @ W2.T
+    dz1 = dh * h * (1 - h)
     dW1, db1 = X.T @ dz1, dz1.sum(axis=0)
     return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+
+
+# --- the names the step-05 assignment was written with ----------------------------------
+# source/05_gradient_checking (and the exercises and solutions made from it) call these; they
+# are mlp's network under older names. New code uses mlp.PARAM_NAMES, mlp.init_params and mlp.loss.
+
+PARAMETER_NAMES = PARAM_NAMES
+two_layer_loss = loss
+
+
+def init_two_layer(n_inputs: int, n_hidden: int, n_outputs: int, rng: np.random.Generator, dtype=np.float64) -> dict:
+    """``mlp.init_params(n_inputs, n_hidden, n_outputs, seed=rng, bias_scale=0.5)`` in ``dtype``."""
+    params = init_params(n_inputs, n_hidden, n_outputs, seed=rng, bias_scale=0.5)
+    return {name: value.astype(dtype) for name, value in params.items()}
 
 
 def check_network(grads_fn, params, X, y, h: float = 1e-5) -> dict:
@@ -177,8 +157,8 @@ def check_network(grads_fn, params, X, y, h: float = 1e-5) -> dict:
     ``numerical_gradient`` perturbs the network's own weights."""
     analytic = grads_fn(params, X, y)
     report = {}
-    for name in PARAMETER_NAMES:
-        numeric = numerical_gradient(lambda _: two_layer_loss(params, X, y), params[name], h=h)
+    for name in PARAM_NAMES:
+        numeric = numerical_gradient(lambda _: loss(params, X, y), params[name], h=h)
         report[name] = {
             "analytic": analytic[name],
             "numeric": numeric,

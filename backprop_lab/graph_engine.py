@@ -26,6 +26,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from .numerics import central_difference, sigmoid
+
 Number = int | float
 
 
@@ -111,7 +113,7 @@ class Value:
         return Value(max(self.data, 0.0), (self,), "relu", (1.0 if self.data > 0 else 0.0,))
 
     def sigmoid(self) -> Value:
-        out = 1 / (1 + math.exp(-self.data))
+        out = float(sigmoid(self.data))
         return Value(out, (self,), "sigmoid", (out * (1 - out),))
 
     # --- the backward pass ---------------------------------------------------------------
@@ -303,7 +305,7 @@ FLOAT_FUNCTIONS: dict[str, Callable[[float], float]] = {
     "log": math.log,
     "tanh": math.tanh,
     "relu": lambda x: max(x, 0.0),
-    "sigmoid": lambda x: 1 / (1 + math.exp(-x)),
+    "sigmoid": lambda x: float(sigmoid(x)),
 }
 
 
@@ -418,11 +420,10 @@ def input_values(text: str) -> dict[str, float]:
     return {name: node.data for name, node in build_graph(text)[1].items() if not node.children}
 
 
-def numeric_gradient(text: str, name: str, h: float = 1e-6) -> float:
-    """d(program's result)/d(input ``name``) by a central difference, computed on plain floats."""
-    x = input_values(text)[name]
+def numerical_derivative(text: str, name: str, h: float = 1e-6) -> float:
+    """d(program's result)/d(input ``name``) by the course's central difference, computed on plain floats."""
 
     def result_at(value: float) -> float:
         return float(evaluate(text, FLOAT_FUNCTIONS, lambda number, _: number, {name: value})[0])
 
-    return (result_at(x + h) - result_at(x - h)) / (2 * h)
+    return central_difference(result_at, input_values(text)[name], h)

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
-from IPython.display import display
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from .graph_engine import BackwardStep, Value, backward_steps, build_graph, topological_order, users
+from .lab import Lab
 
 BOX_WIDTH, BOX_HEIGHT = 0.74, 0.62  # in layout units: one row per node
 COLUMN_SPACING = 1.3  # layout units from one layer to the next
@@ -292,16 +292,18 @@ def describe_step(step_index: int, step: BackwardStep, names: dict[Value, str]) 
     return "<br>".join(lines)
 
 
-class BackwardStepper:
+class BackwardStepper(Lab):
     """Replay the backward pass of a graph one node at a time.
 
     ``step_slider`` (0 = seed the output's gradient, then one step per visited node),
     ``prev_button``/``next_button`` move it; ``expression`` holds the program being drawn (type
     your own and press Enter). ``figure`` is redrawn at every step; ``status`` explains the step
-    and ``order`` shows the visit order with the current node in bold.
+    and ``order`` shows the visit order with the current node in bold. :meth:`plotted_data` gives
+    the text on every node box as drawn now.
     """
 
     def __init__(self, program: str | Value = DEFAULT_PROGRAM) -> None:
+        super().__init__(Figure())
         self.expression = widgets.Textarea(
             value=program if isinstance(program, str) else "", description="program",
             layout={"width": "95%", "height": "4.5em"}, continuous_update=False,
@@ -310,13 +312,10 @@ class BackwardStepper:
         self.prev_button = widgets.Button(description="◀ Prev", layout={"width": "6em"})
         self.next_button = widgets.Button(description="Next ▶", layout={"width": "6em"})
         self.order = widgets.HTML()
-        self.status = widgets.HTML()
-        self.output = widgets.Output()
-        self.figure = Figure()
         self.ax = self.figure.subplots()
         self.prev_button.on_click(lambda _: self._move(-1))
         self.next_button.on_click(lambda _: self._move(+1))
-        self.step_slider.observe(lambda _: self.update(), names="value")
+        self.watch(self.step_slider)
         self.expression.observe(lambda _: self.load(self.expression.value), names="value")
         self.load(program)
 
@@ -383,19 +382,20 @@ class BackwardStepper:
         shown = [mark.format(n) if i == current else n for i, n in enumerate(names)]
         return "visit order: " + " → ".join(shown)
 
-    def update(self) -> None:
+    def controls(self) -> list[widgets.Widget]:
+        return [self.expression, self.prev_button, self.step_slider, self.next_button]
+
+    def draw(self) -> None:
         index = self.step_slider.value
         draw_graph(self.root, self.ax, grads=self.shown_grads(), highlight=self.highlight(),
                    title=f"backward pass, step {index} of {len(self.steps) - 1}")
         self.order.value = self.visit_order_html()
         self.status.value = describe_step(index, self.current_step, self.names)
-        self.output.clear_output(wait=True)
-        with self.output:
-            display(self.figure)
 
-    def widget(self) -> widgets.VBox:
+    def plotted_data(self) -> dict[str, list[str]]:
+        """The text drawn on each node box (``labels``: name, data, grad), inputs first."""
+        return {"labels": node_labels(self.ax)}
+
+    def rows(self) -> list[widgets.Widget]:
         buttons = widgets.HBox([self.prev_button, self.step_slider, self.next_button])
-        return widgets.VBox([self.expression, buttons, self.order, self.status, self.output])
-
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget()._repr_mimebundle_(**kwargs)
+        return [self.expression, buttons, self.order, self.status]

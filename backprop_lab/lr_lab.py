@@ -13,23 +13,20 @@ In a lesson::
     LearningRateLab()
 
 Testable without a browser: set ``lab.learning_rate.value = 10`` (every change retrains) and
-read ``lab.verdict``, ``lab.status.value``, ``lab.figure`` or :meth:`LearningRateLab.loss_line_data`.
+read ``lab.verdict``, ``lab.status.value``, ``lab.image.value`` or :meth:`LearningRateLab.plotted_data`
+(the lab follows :class:`backprop_lab.lab.Lab`).
 :func:`plot_training` draws the same two panels for a run trained elsewhere (lesson 03's XOR).
 """
 
 from __future__ import annotations
 
-import io
-from dataclasses import dataclass
-
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import Image, clear_output, display
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
-from backprop_lab import mlp
+from . import mlp
+from .lab import VERDICT_COLOURS, Lab, Verdict, plain_log_ticks
 
 #: A run has converged once its final loss is below this (every XOR point is then on its side).
 CONVERGED_LOSS = 0.01
@@ -42,15 +39,6 @@ TAIL_FRACTION = 0.25
 #: ... and calls it oscillating when the loss climbed, step by step, by more than this fraction
 #: of its median there: gradient descent with a small enough rate never goes up.
 VISIBLE_RISE = 0.1
-
-COLOURS = {"converged": "#1a7f37", "still learning": "#9a6700", "oscillating": "#bc4c00", "diverged": "#cf222e"}
-
-
-@dataclass(frozen=True)
-class Verdict:
-    kind: str  # one of COLOURS
-    text: str  # for the learner: what happened and what to try
-
 
 def diagnose(losses: np.ndarray, epochs: int) -> Verdict:
     """Name the outcome of a run whose loss history is ``losses`` (shorter than ``epochs`` when stopped)."""
@@ -98,15 +86,12 @@ class TrainingPanels:
 
     def _build_loss_panel(self, ax) -> None:
         (self.loss_line,) = ax.plot([], [], color="tab:blue", lw=1.5)
-        (self.stop_marker,) = ax.plot([], [], "x", color=COLOURS["diverged"], ms=10, mew=2)
+        (self.stop_marker,) = ax.plot([], [], "x", color=VERDICT_COLOURS["diverged"], ms=10, mew=2)
         ax.axhline(CONVERGED_LOSS, color="0.5", ls=":", lw=1)
         ax.text(0.99, CONVERGED_LOSS, "converged below this ", transform=ax.get_yaxis_transform(),
                 ha="right", va="bottom", fontsize=8, color="0.4")
         ax.set_yscale("log")
-        # Plain labels and no minor ticks: mathtext tick labels cost most of a redraw.
-        ax.yaxis.set_major_locator(LogLocator(numticks=6))
-        ax.yaxis.set_minor_locator(NullLocator())
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:.0e}".replace("e-0", "e-")))
+        plain_log_ticks(ax)
         ax.set_xlabel("epoch")
         ax.set_ylabel("MSE loss")
         ax.grid(alpha=0.3)
@@ -136,7 +121,7 @@ class TrainingPanels:
         verdict = diagnose(losses, epochs)
         self._draw_losses(losses, epochs, verdict)
         self._draw_boundary(params, output, verdict)
-        self.loss_axes.set_title(f"{title}: {verdict.text}", fontsize=10, color=COLOURS[verdict.kind])
+        self.loss_axes.set_title(f"{title}: {verdict.text}", fontsize=10, color=verdict.colour)
         return verdict
 
     def _draw_losses(self, losses: np.ndarray, epochs: int, verdict: Verdict) -> None:
@@ -171,10 +156,13 @@ def plot_training(losses, params: dict, output: str = "sigmoid", title: str = "X
     return figure
 
 
-class LearningRateLab:
+class LearningRateLab(Lab):
     """Sliders for the learning rate (log scale), epochs, hidden width and seed; two panels."""
 
+    png_dpi = 80
+
     def __init__(self, lr: float = 0.2, epochs: int = 2000, hidden: int = 4, seed: int = 0, output: str = "linear"):
+        super().__init__(Figure(figsize=(10, 3.8)))
         style = {"description_width": "110px"}
         layout = {"width": "420px"}
         self.learning_rate = widgets.FloatLogSlider(
@@ -194,48 +182,23 @@ class LearningRateLab:
         self.output_layer = widgets.ToggleButtons(
             options=list(mlp.OUTPUTS), value=output, description="output", style=style
         )
-        self.status = widgets.HTML()
-        self.output = widgets.Output()
-        self.figure = Figure(figsize=(10, 3.8))  # not pyplot: Jupyter must not show it a second time
         self.panels = TrainingPanels(self.figure)
         self.verdict: Verdict | None = None
-        for control in self.controls:
-            control.observe(lambda _change: self.update(), names="value")
+        self.watch(*self.controls())
         self.update()
 
-    @property
     def controls(self) -> list[widgets.Widget]:
         return [self.learning_rate, self.epochs, self.hidden, self.seed, self.output_layer]
 
-    def update(self) -> None:
+    def draw(self) -> None:
         """Retrain with the current slider values and redraw."""
         epochs, output = self.epochs.value, self.output_layer.value
         params, losses = run(self.learning_rate.value, epochs, self.hidden.value, self.seed.value, output)
         self.verdict = self.panels.draw(losses, params, epochs, output, f"lr = {self.learning_rate.value:.3g}")
-        self.status.value = f"<b style='color:{COLOURS[self.verdict.kind]}'>{self.verdict.text}</b>"
-        with self.output:
-            clear_output(wait=True)
-            display(Image(self.png()))
+        self.status.value = self.verdict.html()
 
-    # --- reading the lab from code -----------------------------------------------------------
-
-    def png(self, dpi: int = 80) -> bytes:
-        buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png", dpi=dpi)
-        return buffer.getvalue()
-
-    def loss_line_data(self) -> tuple[np.ndarray, np.ndarray]:
-        """(epochs, losses) as drawn now."""
+    def plotted_data(self) -> dict[str, np.ndarray]:
+        """The loss curve as drawn (``epoch``, ``loss``) and the decision boundary's grid (``boundary``)."""
         line = self.panels.loss_line
-        return np.asarray(line.get_xdata()), np.asarray(line.get_ydata())
-
-    def axes_limits(self) -> list[tuple[float, float]]:
-        """The x and y limits of both panels, as drawn now."""
-        return [limits for ax in (self.panels.loss_axes, self.panels.boundary_axes)
-                for limits in (ax.get_xlim(), ax.get_ylim())]
-
-    def widget(self) -> widgets.VBox:
-        return widgets.VBox([*self.controls, self.status, self.output])
-
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget()._repr_mimebundle_(**kwargs)
+        return {"epoch": np.asarray(line.get_xdata()), "loss": np.asarray(line.get_ydata()),
+                "boundary": np.array(self.panels.boundary_image.get_array(), dtype=float)}

@@ -14,6 +14,11 @@ In a lesson or a later step::
     params = mlp.init_params(hidden=4, seed=0)
     loss, grads = mlp.loss_and_grads(params, mlp.XOR_X, mlp.XOR_Y)
     losses = mlp.train(params, mlp.XOR_X, mlp.XOR_Y, lr=1.0, epochs=5000)
+
+The names are the course's for this network everywhere (lesson 03, the learning-rate lab,
+lesson 05's bug hunt, lesson 06): ``z1 = X @ W1 + b1``, hidden activations ``h = sigmoid(z1)``,
+``z2 = h @ W2 + b2``, output ``y_pred``; backwards ``dy_pred``, ``dz2``, ``dh``, ``dz1`` and the
+gradients ``dW1 db1 dW2 db2`` under the keys ``W1 b1 W2 b2`` (:data:`PARAM_NAMES`).
 """
 
 from __future__ import annotations
@@ -21,6 +26,13 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+
+from .numerics import sigmoid
+
+__all__ = [
+    "OUTPUTS", "PARAM_NAMES", "XOR_X", "XOR_Y", "Cache", "backward", "forward", "init_params", "loss",
+    "loss_and_grads", "mse", "predict_grid", "sgd_step", "sigmoid", "train",
+]
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 OUTPUTS = ("sigmoid", "linear")
@@ -31,20 +43,28 @@ XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR_Y = np.array([[0.0], [1.0], [1.0], [0.0]])
 
 
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-z)), written with tanh so that large |z| cannot overflow."""
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
+def init_params(
+    n_in: int = 2,
+    hidden: int = 4,
+    n_out: int = 1,
+    seed: int | np.random.Generator = 0,
+    scale: float = 1.0,
+    bias_scale: float = 0.0,
+) -> dict:
+    """Weights drawn from N(0, scale^2); biases zero, or drawn from N(0, bias_scale^2).
 
-
-def init_params(n_in: int = 2, hidden: int = 4, n_out: int = 1, seed: int = 0, scale: float = 1.0) -> dict:
-    """Weights drawn from N(0, scale^2), biases zero."""
+    ``seed`` is a number or a ``numpy.random.Generator`` (which is drawn from, in the order
+    W1, b1, W2, b2). Lesson 05 gives the biases a scale so that a bug in their gradients shows.
+    """
     rng = np.random.default_rng(seed)
-    return {
-        "W1": rng.normal(0.0, scale, size=(n_in, hidden)),
-        "b1": np.zeros(hidden),
-        "W2": rng.normal(0.0, scale, size=(hidden, n_out)),
-        "b2": np.zeros(n_out),
-    }
+
+    def bias(size: int) -> np.ndarray:
+        return rng.normal(0.0, bias_scale, size=size) if bias_scale else np.zeros(size)
+
+    W1 = rng.normal(0.0, scale, size=(n_in, hidden))
+    b1 = bias(hidden)
+    W2 = rng.normal(0.0, scale, size=(hidden, n_out))
+    return {"W1": W1, "b1": b1, "W2": W2, "b2": bias(n_out)}
 
 
 class Cache(NamedTuple):
@@ -88,11 +108,17 @@ def backward(params: dict, cache: Cache, dy_pred: np.ndarray) -> dict:
     }
 
 
+def loss(params: dict, X: np.ndarray, y: np.ndarray, output: str = "sigmoid") -> float:
+    """The MSE loss alone: what a numerical gradient differentiates."""
+    y_pred, _ = forward(params, X, output)
+    return mse(y_pred, y)[0]
+
+
 def loss_and_grads(params: dict, X: np.ndarray, y: np.ndarray, output: str = "sigmoid") -> tuple[float, dict]:
     """One forward and one backward pass: the MSE loss and its gradients."""
     y_pred, cache = forward(params, X, output)
-    loss, dy_pred = mse(y_pred, y)
-    return loss, backward(params, cache, dy_pred)
+    value, dy_pred = mse(y_pred, y)
+    return value, backward(params, cache, dy_pred)
 
 
 def sgd_step(params: dict, grads: dict, lr: float) -> None:
@@ -119,9 +145,9 @@ def train(
     losses = np.empty(epochs)
     with np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(epochs):
-            loss, grads = loss_and_grads(params, X, y, output)
-            losses[epoch] = loss
-            if not loss <= stop_above:  # also true for nan
+            value, grads = loss_and_grads(params, X, y, output)
+            losses[epoch] = value
+            if not value <= stop_above:  # also true for nan
                 return losses[: epoch + 1]
             sgd_step(params, grads, lr)
     return losses

@@ -22,8 +22,10 @@ from collections.abc import Sequence
 
 import ipywidgets as widgets
 
+from .lab import Widget
 
-class Quiz:
+
+class Quiz(Widget):
     """One multiple-choice question with an explanation shown after the learner answers."""
 
     def __init__(
@@ -62,6 +64,3 @@ class Quiz:
 
     def widget(self) -> widgets.VBox:
         return widgets.VBox([widgets.HTML(f"<b>{self.question}</b>"), self.choices, self.button, self.feedback])
-
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget()._repr_mimebundle_(**kwargs)

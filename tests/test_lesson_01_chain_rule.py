@@ -23,16 +23,19 @@ def test_central_difference_matches_known_derivatives():
 def test_tangent_explorer_redraws_the_tangent_where_the_slider_is():
     explorer = TangentExplorer(h, dh_dx, np.linspace(-1.5, 1.5, 101), name="h")
     explorer.x0.value = 1.0
-    tangent = explorer.ax.lines[1]
-    xs, ys = tangent.get_xdata(), tangent.get_ydata()
+    drawn = explorer.plotted_data()
+    xs, ys = drawn["tangent_x"], drawn["tangent_y"]
     assert (ys[1] - ys[0]) / (xs[1] - xs[0]) == pytest.approx(dh_dx(1.0))  # the drawn line has slope h'(1) = 24
-    assert "analytic slope <b>24.000000</b>" in explorer.readout.value
+    assert np.allclose(drawn["f"], h(drawn["x"]))
+    assert "analytic slope <b>24.000000</b>" in explorer.status.value
+    picture = explorer.image.value
 
     explorer.x0.value = -0.5
-    moved = explorer.ax.lines[1]
-    assert not np.allclose(moved.get_ydata(), ys), "moving the slider must redraw the tangent"
-    slope = (moved.get_ydata()[1] - moved.get_ydata()[0]) / (moved.get_xdata()[1] - moved.get_xdata()[0])
+    moved = explorer.plotted_data()
+    assert not np.allclose(moved["tangent_y"], ys), "moving the slider must redraw the tangent"
+    slope = (moved["tangent_y"][1] - moved["tangent_y"][0]) / (moved["tangent_x"][1] - moved["tangent_x"][0])
     assert slope == pytest.approx(dh_dx(-0.5))
+    assert explorer.image.value != picture, "the displayed PNG must be re-rendered"
 
 
 def test_function_and_derivative_marks_the_tangent_slopes_on_the_derivative_panel():

@@ -5,7 +5,6 @@ draws: the node labels and colours of its matplotlib figure. Gradients are check
 central differences computed here, not against the engine that produced them.
 """
 
-import io
 import re
 
 import matplotlib
@@ -24,7 +23,7 @@ from backprop_lab.graph_engine import (  # noqa: E402
     forward_mode_gradient,
     gradient_by_paths,
     input_values,
-    numeric_gradient,
+    numerical_derivative,
     reverse_mode_gradient,
     topological_order,
 )
@@ -38,12 +37,6 @@ from backprop_lab.graphs import (  # noqa: E402
 )
 
 SHARED = "x = 2.0; w = -3.0; b = 6.5\nn = x*w + b\ny = tanh(n) * x"  # x is used twice
-
-
-def png(figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=40)
-    return buffer.getvalue()
 
 
 def box_colour(ax, index: int) -> tuple[float, ...]:
@@ -94,8 +87,8 @@ def test_stepping_moves_the_highlight_and_redraws_the_figure():
     seen_nodes, pictures, labels = [], [], []
     for _ in range(4):
         seen_nodes.append(stepper.highlighted)
-        pictures.append(png(stepper.figure))
-        labels.append(node_labels(stepper.ax))
+        pictures.append(stepper.image.value)  # the PNG the lab shows
+        labels.append(stepper.plotted_data()["labels"])
         stepper.next_button.click()
     assert stepper.step_slider.value == 4
     assert seen_nodes[0] is seen_nodes[1] is stepper.root  # seed, then visit the output
@@ -109,7 +102,7 @@ def test_stepping_moves_the_highlight_and_redraws_the_figure():
     stepper.prev_button.click()
     assert stepper.step_slider.value == 2
     assert stepper.highlighted is seen_nodes[2]
-    assert png(stepper.figure) == pictures[2]
+    assert stepper.image.value == pictures[2]
 
 
 def test_the_buttons_stop_at_both_ends():
@@ -142,7 +135,7 @@ def test_the_stepper_final_state_equals_the_gradients():
     engine = {node_names(out)[n]: n.grad for n in topological_order(out)}
     assert ours == pytest.approx(engine, rel=1e-12)
     for name in input_values(SHARED):  # and both agree with central differences
-        assert ours[name] == pytest.approx(numeric_gradient(SHARED, name), rel=1e-6)
+        assert ours[name] == pytest.approx(numerical_derivative(SHARED, name), rel=1e-6)
     for label, node in zip(node_labels(stepper.ax), topological_order(stepper.root), strict=True):
         assert f"grad {stepper.grads()[node]:.4g}" in label
 
@@ -203,7 +196,7 @@ def test_breadth_first_order_gives_a_wrong_gradient_on_a_shared_node():
     out, nodes = build_graph(program)
     right = final_grads(backward_steps(out))
     wrong = final_grads(backward_steps(out, order=breadth_first_order(out)))
-    assert right[nodes["x"]] == pytest.approx(numeric_gradient(program, "x"), rel=1e-6)
+    assert right[nodes["x"]] == pytest.approx(numerical_derivative(program, "x"), rel=1e-6)
     assert abs(wrong[nodes["x"]] - right[nodes["x"]]) > 0.1
 
 
@@ -214,7 +207,7 @@ def test_forward_mode_reverse_mode_and_the_path_sum_agree_and_their_work_is_coun
     forward, forward_work = forward_mode_gradient(out, inputs)
     reverse, reverse_work = reverse_mode_gradient(out, inputs)
     paths = [gradient_by_paths(out, node)[0] for node in inputs]
-    numeric = [numeric_gradient(program, name) for name in "abc"]
+    numeric = [numerical_derivative(program, name) for name in "abc"]
     assert forward == pytest.approx(reverse, rel=1e-12) and paths == pytest.approx(reverse, rel=1e-12)
     assert reverse == pytest.approx(numeric, rel=1e-6)
     assert reverse_work == edge_count(out)

@@ -7,6 +7,7 @@ import pytest
 
 from backprop_lab import mlp
 from backprop_lab.lr_lab import CONVERGED_LOSS, LearningRateLab, diagnose, run
+from backprop_lab.numerics import numerical_gradient
 
 
 @pytest.fixture(scope="module")
@@ -26,14 +27,14 @@ def title(lab):
 
 def test_moving_the_learning_rate_slider_retrains_and_redraws(lab):
     set_rate(lab, 0.2)
-    xs_before, ys_before = lab.loss_line_data()
-    image_before = np.array(lab.panels.boundary_image.get_array(), dtype=float)
+    before = lab.plotted_data()
+    picture = lab.image.value
     set_rate(lab, 0.002)
-    xs_after, ys_after = lab.loss_line_data()
-    image_after = np.array(lab.panels.boundary_image.get_array(), dtype=float)
-    assert len(xs_after) == len(ys_after) == lab.epochs.value
-    assert not np.allclose(ys_before, ys_after)
-    assert not np.allclose(image_before, image_after, equal_nan=True)
+    after = lab.plotted_data()
+    assert len(after["epoch"]) == len(after["loss"]) == lab.epochs.value
+    assert not np.allclose(before["loss"], after["loss"])
+    assert not np.allclose(before["boundary"], after["boundary"], equal_nan=True)
+    assert lab.image.value != picture, "the displayed PNG must be re-rendered"
     assert "lr = 0.002" in title(lab)
 
 
@@ -43,11 +44,11 @@ def test_a_diverging_rate_is_reported_as_diverged_on_finite_axes(lab):
     assert "diverged at epoch" in lab.status.value and "diverged" in title(lab)
     limits = np.array(lab.axes_limits(), dtype=float)
     assert np.isfinite(limits).all() and (limits[:, 1] > limits[:, 0]).all()
-    _, losses_drawn = lab.loss_line_data()
-    assert np.isfinite(losses_drawn).all()  # non-finite values are clipped or masked, never drawn
-    assert np.isnan(np.array(lab.panels.boundary_image.get_array(), dtype=float)).all()
+    drawn = lab.plotted_data()
+    assert np.isfinite(drawn["loss"]).all()  # non-finite values are clipped or masked, never drawn
+    assert np.isnan(drawn["boundary"]).all()
     assert "no boundary" in lab.panels.boundary_note.get_text()
-    assert lab.png()[:8] == b"\x89PNG\r\n\x1a\n"  # it renders
+    assert lab.render_png()[:8] == b"\x89PNG\r\n\x1a\n"  # it renders
 
 
 def test_a_tiny_rate_reports_slow_progress(lab):
@@ -60,9 +61,9 @@ def test_a_good_rate_converges_and_draws_the_xor_boundary(lab):
     set_rate(lab, 0.2)
     assert lab.verdict.kind == "converged"
     assert "converged (loss" in lab.status.value
-    _, losses_drawn = lab.loss_line_data()
-    assert losses_drawn[-1] < CONVERGED_LOSS
-    grid = np.array(lab.panels.boundary_image.get_array(), dtype=float)
+    drawn = lab.plotted_data()
+    assert drawn["loss"][-1] < CONVERGED_LOSS
+    grid = drawn["boundary"]
     n = grid.shape[0]
     corner = {(0, 0): grid[n // 4, n // 4], (1, 1): grid[3 * n // 4, 3 * n // 4],
               (0, 1): grid[3 * n // 4, n // 4], (1, 0): grid[n // 4, 3 * n // 4]}  # grid rows are x2
@@ -82,9 +83,9 @@ def test_the_sigmoid_output_network_tolerates_a_large_rate(lab):
 
 def test_every_slider_retrains(lab):
     for control, value in ((lab.epochs, 1000), (lab.hidden, 6), (lab.seed, 3)):
-        _, before = lab.loss_line_data()
+        before = lab.plotted_data()["loss"]
         control.value = value
-        _, after = lab.loss_line_data()
+        after = lab.plotted_data()["loss"]
         assert len(before) != len(after) or not np.allclose(before, after), control.description
     lab.epochs.value, lab.hidden.value, lab.seed.value = 2000, 4, 0
 
@@ -100,7 +101,7 @@ def test_diagnose_names_each_outcome():
 
 
 def test_a_diverged_run_stops_early_instead_of_overflowing():
-    with np.errstate(all="raise"):  # an overflow anywhere would raise here
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # an overflow anywhere would raise here
         _, losses = run(10.0, epochs=2000, hidden=4, seed=0, output="linear")
     assert len(losses) < 10 and np.isfinite(losses).all()
 
@@ -112,13 +113,5 @@ def test_the_reference_network_matches_its_numeric_gradients():
     for output in mlp.OUTPUTS:
         _, grads = mlp.loss_and_grads(params, X, y, output)
         for name, value in params.items():
-            numeric = np.zeros_like(value)
-            for index in np.ndindex(value.shape):
-                saved = value[index]
-                value[index] = saved + 1e-6
-                upper, _ = mlp.loss_and_grads(params, X, y, output)
-                value[index] = saved - 1e-6
-                lower, _ = mlp.loss_and_grads(params, X, y, output)
-                value[index] = saved
-                numeric[index] = (upper - lower) / 2e-6
+            numeric = numerical_gradient(lambda _, output=output: mlp.loss(params, X, y, output), value, h=1e-6)
             assert np.allclose(grads[name], numeric, rtol=1e-6, atol=1e-9), (output, name)

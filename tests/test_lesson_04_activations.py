@@ -9,6 +9,7 @@ import torch
 
 from backprop_lab import activations
 from backprop_lab.activations import CURVES, ActivationExplorer
+from backprop_lab.numerics import central_difference, numerical_gradient
 
 
 @pytest.fixture(autouse=True)
@@ -17,25 +18,12 @@ def _close_figures():
     plt.close("all")
 
 
-def central_difference(f, x, h=1e-6):
-    return (f(x + h) - f(x - h)) / (2 * h)
-
-
-def numeric_gradient(loss, x, h=1e-6):
-    gradient = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        step = np.zeros_like(x)
-        step[index] = h
-        gradient[index] = (loss(x + step) - loss(x - step)) / (2 * h)
-    return gradient
-
-
 @pytest.mark.parametrize("name", list(CURVES))
 def test_every_plotted_derivative_is_the_measured_slope_of_its_function(name):
     curve = CURVES[name]
     x = curve.points_away_from_kinks()
     assert len(x) >= len(curve.x) - len(curve.kinks)
-    assert np.allclose(curve.derivative(x), central_difference(curve.function, x), rtol=1e-6, atol=1e-8)
+    assert np.allclose(curve.derivative(x), central_difference(curve.function, x, h=1e-6), rtol=1e-6, atol=1e-8)
 
 
 @pytest.mark.parametrize("name", list(CURVES))
@@ -62,7 +50,7 @@ def test_the_contract_derivatives_match_torch_autograd_including_the_kinks():
 
 def test_the_sigmoid_identity_in_both_conventions_and_its_trap():
     z = np.linspace(-6, 6, 121)
-    measured = central_difference(activations.sigmoid, z)
+    measured = central_difference(activations.sigmoid, z, h=1e-6)
     assert np.allclose(activations.sigmoid_grad(z), measured, atol=1e-9)
     assert np.allclose(activations.sigmoid_grad_from_output(activations.sigmoid(z)), measured, atol=1e-9)
     trap = activations.sigmoid_grad_from_output(z)
@@ -77,7 +65,7 @@ def test_the_softmax_jacobian_the_lesson_shows():
     row = np.array([[0.5, -1.0, 2.0, 0.1]])
     p = activations.softmax(row)[0]
     measured = np.column_stack(
-        [(activations.softmax(row + h)[0] - activations.softmax(row - h)[0]) / 2e-6 for h in 1e-6 * np.eye(4)]
+        [central_difference(lambda t, e=e: activations.softmax(row + t * e)[0], 0.0, h=1e-6) for e in np.eye(4)]
     )
     assert np.allclose(np.diag(p) - np.outer(p, p), measured, atol=1e-9)
 
@@ -105,7 +93,7 @@ def test_softmax_cross_entropy_and_its_fused_gradient(scale):
     assert np.allclose(dlogits, torch_logits.grad.numpy(), atol=1e-12)
     assert np.allclose(dlogits, (activations.softmax(logits) - np.eye(4)[labels]) / 6, atol=1e-12)
     if scale == 1.0:
-        numeric = numeric_gradient(lambda x: activations.softmax_cross_entropy(x, labels)[0], logits)
+        numeric = numerical_gradient(lambda x: activations.softmax_cross_entropy(x, labels)[0], logits, h=1e-6)
         assert np.allclose(dlogits, numeric, atol=1e-8)
 
 
@@ -114,7 +102,8 @@ def test_binary_cross_entropy_gradient_and_its_clipping():
     p = rng.uniform(0.05, 0.95, size=(3, 4))
     y = rng.integers(0, 2, size=(3, 4)).astype(float)
     loss, dp = activations.binary_cross_entropy(p, y)
-    assert np.allclose(dp, numeric_gradient(lambda q: activations.binary_cross_entropy(q, y)[0], p), atol=1e-9)
+    numeric = numerical_gradient(lambda q: activations.binary_cross_entropy(q, y)[0], p, h=1e-6)
+    assert np.allclose(dp, numeric, atol=1e-9)
     torch_p = torch.tensor(p, requires_grad=True)
     torch_loss = torch.nn.functional.binary_cross_entropy(torch_p, torch.tensor(y))
     torch_loss.backward()
@@ -142,20 +131,21 @@ def test_saturated_intervals_are_where_the_lesson_says():
 
 def test_the_selector_redraws_both_panels_with_the_chosen_curve():
     explorer = ActivationExplorer("sigmoid")
-    x, values, slopes = explorer.plotted_data()
-    picture = explorer.png()
+    x, values, slopes = explorer.plotted_data().values()
+    picture = explorer.image.value
     assert np.allclose(slopes, activations.sigmoid_grad(x))
     shaded = [c for c in explorer.axes[1].collections if len(c.get_paths())]
     assert shaded, "the saturated regions must be shaded"
 
     explorer.selector.value = "ReLU"
-    x2, values2, slopes2 = explorer.plotted_data()
+    x2, values2, slopes2 = explorer.plotted_data().values()
     assert not np.allclose(values2, values), "choosing another curve must change the plotted data"
     assert np.allclose(values2, np.maximum(x2, 0)) and np.allclose(slopes2, activations.relu_grad(x2))
-    assert explorer.png() != picture
+    assert explorer.image.value != picture and explorer.render_png() != picture
     assert "ReLU" in explorer.axes[0].get_title()
+    assert "saturated) [-4, 0]" in explorer.status.value
 
     for name, curve in CURVES.items():
         explorer.selector.value = name
-        x, values, slopes = explorer.plotted_data()
+        x, values, slopes = explorer.plotted_data().values()
         assert np.allclose(values, curve.function(curve.x)) and np.allclose(slopes, curve.derivative(curve.x))

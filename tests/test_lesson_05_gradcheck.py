@@ -10,13 +10,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from backprop_lab import gradcheck as gc  # noqa: E402
+from backprop_lab import mlp  # noqa: E402
 
 STEPS = np.logspace(-13, -1, 37)
 
 
 def _network(seed, n_inputs=5, n_hidden=4, n_samples=8):
     rng = np.random.default_rng(seed)
-    params = gc.init_two_layer(n_inputs, n_hidden, n_hidden, rng)  # square W2 hides the bug
+    params = mlp.init_params(n_inputs, n_hidden, n_hidden, seed=rng, bias_scale=0.5)  # square W2 hides the bug
     X = rng.normal(size=(n_samples, n_inputs))
     y = rng.uniform(size=(n_samples, n_hidden))
     return params, X, y
@@ -27,7 +28,7 @@ def test_the_heatmap_is_nonzero_exactly_on_the_entries_the_bug_touches(seed):
     params, X, y = _network(seed, n_inputs=3 + seed % 3, n_hidden=3 + seed % 2, n_samples=4 + seed)
     report = gc.check_network(gc.planted_bug_grads, params, X, y)
     buggy, fixed = gc.planted_bug_grads(params, X, y), gc.two_layer_grads(params, X, y)
-    for name in gc.PARAMETER_NAMES:
+    for name in mlp.PARAM_NAMES:
         touched = ~np.isclose(buggy[name], fixed[name], rtol=1e-9, atol=0)
         entrywise = report[name]["entrywise"]
         assert (entrywise[touched] > 1e-5).all(), name
@@ -41,12 +42,12 @@ def test_the_heatmap_is_nonzero_exactly_on_the_entries_the_bug_touches(seed):
 def test_the_fixed_network_passes_and_matches_a_numerical_gradient_of_its_own(seed):
     params, X, y = _network(seed)
     report = gc.check_network(gc.two_layer_grads, params, X, y)
-    for name in gc.PARAMETER_NAMES:
+    for name in mlp.PARAM_NAMES:
         assert report[name]["relative_error"] < 1e-8, name
         assert report[name]["entrywise"].max() < 1e-6, name
         # check_network's numerical gradient against an independent one on a copy of the weights
         def loss_of_copy(value, name=name):
-            return gc.two_layer_loss({**params, name: value}, X, y)
+            return mlp.loss({**params, name: value}, X, y)
 
         independent = gc.numerical_gradient(loss_of_copy, params[name].copy())
         np.testing.assert_allclose(report[name]["numeric"], independent, rtol=1e-9, atol=1e-14)
@@ -54,7 +55,7 @@ def test_the_fixed_network_passes_and_matches_a_numerical_gradient_of_its_own(se
 
 def test_the_bug_crashes_when_every_dimension_has_its_own_size():
     rng = np.random.default_rng(0)
-    params = gc.init_two_layer(5, 4, 3, rng)
+    params = mlp.init_params(5, 4, 3, seed=rng, bias_scale=0.5)
     with pytest.raises(ValueError):
         gc.planted_bug_grads(params, rng.normal(size=(8, 5)), rng.uniform(size=(8, 3)))
 
@@ -64,8 +65,8 @@ def test_the_heatmap_draws_the_entrywise_errors():
     report = gc.check_network(gc.planted_bug_grads, params, X, y)
     fig = gc.plot_error_heatmaps(report)
     images = [ax.images[0] for ax in fig.axes if ax.images]
-    assert len(images) == len(gc.PARAMETER_NAMES)
-    for image, name in zip(images, gc.PARAMETER_NAMES, strict=True):
+    assert len(images) == len(mlp.PARAM_NAMES)
+    for image, name in zip(images, mlp.PARAM_NAMES, strict=True):
         drawn = np.asarray(image.get_array())
         expected = np.clip(np.atleast_2d(report[name]["entrywise"]), 1e-12, 1.0)
         np.testing.assert_allclose(drawn, expected)
@@ -149,8 +150,8 @@ def test_show_fix_shows_exactly_the_changed_line():
     diff = gc.show_fix(gc.planted_bug_grads, gc.two_layer_grads).splitlines()
     removed = [line for line in diff if line.startswith("-") and not line.startswith("---")]
     added = [line for line in diff if line.startswith("+") and not line.startswith("+++")]
-    assert [line[1:].strip() for line in removed] == ["da1 = dz2 @ W2"]
-    assert [line[1:].strip() for line in added] == ["da1 = dz2 @ W2.T"]
+    assert [line[1:].strip() for line in removed] == ["dh = dz2 @ W2"]
+    assert [line[1:].strip() for line in added] == ["dh = dz2 @ W2.T"]
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -162,5 +163,5 @@ def test_the_mystery_bug_shows_only_on_b2_as_a_factor_of_one_over_n(seed):
     np.testing.assert_allclose(report["b2"]["analytic"] / report["b2"]["numeric"], 1 / X.shape[0], rtol=1e-6)
     diff = gc.show_fix(gc.mystery_grads, gc.two_layer_grads).splitlines()
     assert [line for line in diff if line.startswith("-") and not line.startswith("---")] == [
-        "-    dW2, db2 = a1.T @ dz2, dz2.mean(axis=0)"
+        "-    dW2, db2 = h.T @ dz2, dz2.mean(axis=0)"
     ]

@@ -23,14 +23,14 @@ def lab():
 
 def test_moving_the_depth_slider_redraws_both_panels(lab):
     _set(lab, depth=10, activation="sigmoid", init="naive", residual=False, clip=False)
-    layers_before = lab.grad_line.get_xdata().copy()
-    norms_before = lab.grad_line.get_ydata().copy()
+    before = lab.plotted_data()
     image_before = lab.image.value
     lab.sliders["depth"].value = 30
-    assert len(lab.grad_line.get_xdata()) == 30 and len(layers_before) == 10
-    assert not np.allclose(lab.grad_line.get_ydata()[-10:], norms_before, equal_nan=True)
+    after = lab.plotted_data()
+    assert len(after["layer"]) == 30 and len(before["layer"]) == 10
+    assert not np.allclose(after["grad_norm"][-10:], before["grad_norm"], equal_nan=True)
     assert lab.image.value != image_before, "the displayed PNG must be re-rendered"
-    assert len(lab.loss_line.get_ydata()) > 0
+    assert len(after["loss"]) > 0 and lab.verdict is lab.report.verdict
 
 
 def test_changing_the_activation_changes_the_plotted_norms(lab):
@@ -42,14 +42,14 @@ def test_changing_the_activation_changes_the_plotted_norms(lab):
 
 def test_sigmoid_with_naive_init_at_depth_30_is_reported_as_vanishing(lab):
     report = _set(lab, depth=30, activation="sigmoid", init="naive", residual=False)
-    assert report.verdict == "vanishing"
+    assert report.verdict.kind == "vanishing"
     assert report.norms[0] / report.norms[-1] < 1e-3
     assert "gradients vanish" in lab.status.value and "layer 1 gets" in lab.status.value
 
 
 def test_relu_with_he_init_stays_within_an_order_of_magnitude(lab):
     report = _set(lab, depth=30, activation="relu", init="he", residual=False)
-    assert report.verdict == "healthy", report.message
+    assert report.verdict.kind == "healthy", report.verdict
     assert report.norms.max() / report.norms.min() < 10
     assert "gradients flow" in lab.status.value
 
@@ -57,15 +57,15 @@ def test_relu_with_he_init_stays_within_an_order_of_magnitude(lab):
 def test_residual_connections_rescue_sigmoid(lab):
     plain = _set(lab, depth=30, activation="sigmoid", init="naive", residual=False)
     residual = _set(lab, residual=True)
-    assert plain.verdict == "vanishing" and residual.verdict == "healthy", residual.message
+    assert plain.verdict.kind == "vanishing" and residual.verdict.kind == "healthy", residual.verdict
     assert residual.norms[0] / residual.norms[-1] > 100 * plain.norms[0] / plain.norms[-1]
 
 
 def test_exploding_settings_are_reported_and_plotted_sanely(lab):
     tanh = _set(lab, depth=30, activation="tanh", init="naive", residual=False)
-    assert tanh.verdict == "exploding"
+    assert tanh.verdict.kind == "exploding"
     relu = _set(lab, depth=50, activation="relu", init="naive", width=64)
-    assert relu.verdict == "exploding"
+    assert relu.verdict.kind == "exploding"
     assert np.isnan(relu.losses).any(), "the SGD run overflows: the loss panel must mark it"
     assert len(lab.diverged_mark.get_xdata()) == 1
     low, high = lab.loss_axes.get_ylim()
@@ -82,11 +82,11 @@ def test_clipping_keeps_the_training_run_finite(lab):
 
 
 def test_diagnose_handles_zeros_and_overflow():
-    assert diagnose(np.array([1.0, np.inf, 2.0]))[0] == "exploding"
-    assert diagnose(np.array([0.0, 1e-3, 1.0]))[0] == "vanishing"
-    assert diagnose(np.array([1e-12, 1e-11, 1e-10]))[0] == "vanishing"
-    verdict, message = diagnose(np.array([0.5, 1.0, 2.0]))
-    assert verdict == "healthy" and "layer 1 gets 2e-01 of the last layer's norm" in message
+    assert diagnose(np.array([1.0, np.inf, 2.0])).kind == "exploding"
+    assert diagnose(np.array([0.0, 1e-3, 1.0])).kind == "vanishing"
+    assert diagnose(np.array([1e-12, 1e-11, 1e-10])).kind == "vanishing"
+    verdict = diagnose(np.array([0.5, 1.0, 2.0]))
+    assert verdict.kind == "healthy" and "layer 1 gets 2e-01 of the last layer's norm" in verdict.text
 
 
 def test_zero_gradients_are_marked_not_dropped(lab):
