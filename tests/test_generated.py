@@ -5,14 +5,14 @@ import shutil
 import nbformat
 import pytest
 
-from autograder import course
+from autograder import authoring, course
 
 
 @pytest.fixture(scope="module")
 def regenerated(tmp_path_factory):
     root = tmp_path_factory.mktemp("regenerated")
     shutil.copytree(course.REPO_ROOT / course.SOURCE_DIR, root / course.SOURCE_DIR)
-    course.generate(root)
+    authoring.generate(root)
     return root
 
 
