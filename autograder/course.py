@@ -24,6 +24,12 @@ CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 CELL_TIMEOUT = 60
 #: Seconds a whole notebook may run while grading: an infinite loop costs this once at most.
 SUBMISSION_TIMEOUT = 180
+#: What a grading kernel may use (autograder/sandbox.py): address space, CPU seconds, processes
+#: and threads (of its own throwaway user), and the size of any file it writes.
+MEMORY_LIMIT_BYTES = 2 * 1024**3
+CPU_LIMIT_SECONDS = SUBMISSION_TIMEOUT + 60
+PROCESS_LIMIT = 64
+FILE_SIZE_LIMIT_BYTES = 64 * 1024**2
 
 
 class CourseError(RuntimeError):

@@ -25,20 +25,22 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import secrets
 import sys
 import time
 import traceback
 import warnings
+from queue import Empty
 
 from jupyter_core.utils import ensure_async, run_sync
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
 from . import cells, sandbox, seeds, tamper
-from .course import GRADING_ENV
+from .course import GRADING_ENV, MEMORY_LIMIT_BYTES
 from .pipelines import take_restore_problems
 from .problems import Problem
 
@@ -97,9 +99,23 @@ class GradingRun:
             return ""
         return f"{self.guard_name}.rearm(globals(), {self.seed_for(cell)})"
 
-    # --- after a test cell ---------------------------------------------------------------
+    # --- after a cell ----------------------------------------------------------------------
 
-    def finish_test_cell(self, cell) -> None:
+    def finish_cell(self, cell, index: int) -> None:
+        """Say what a failing cell ran into (the memory limit, the course's hidden files)."""
+        name = _cell_name(cell, index)
+        for output in cell.outputs:
+            if output.output_type != "error":
+                continue
+            if output.ename.endswith("MemoryError"):
+                output.evalue = f"{output.evalue} (ran out of memory: the grader's limit is {_memory_limit()})"
+                self.problems.append(Problem.out_of_memory(name, MEMORY_LIMIT_BYTES))
+            elif not cells.is_test_cell(cell) and _reaches_course_code(output):
+                self.problems.append(Problem.course_code(name))
+        if cells.is_test_cell(cell):
+            self._finish_test_cell(cell)
+
+    def _finish_test_cell(self, cell) -> None:
         """stderr text no longer costs points; a failure that drew random values names its seed."""
         for output in cell.outputs:
             if output.output_type == "stream" and output.name == "stderr":
@@ -112,6 +128,19 @@ class GradingRun:
             if output.output_type == "error" and output.ename not in ("NotRun", "Tampering"):
                 output.evalue = f"{output.evalue} {seeds.replay_hint(seed)}"
                 output.traceback = [*output.get("traceback", []), seeds.replay_hint(seed)]
+
+
+_COURSE_FILES = re.compile(r"\b(" + "|".join(sorted(tamper.COURSE_MODULES)) + r")\b")
+_NOT_THERE = {"ModuleNotFoundError", "ImportError", "FileNotFoundError", "PermissionError", "NotADirectoryError"}
+
+
+def _reaches_course_code(output) -> bool:
+    """An error from trying to import or read the course's own code (hidden while grading)."""
+    return output.ename in _NOT_THERE and bool(_COURSE_FILES.search(output.evalue))
+
+
+def _memory_limit() -> str:
+    return f"{MEMORY_LIMIT_BYTES / 1024**3:g} GB"
 
 
 def _cell_name(cell, index: int) -> str:
@@ -151,6 +180,9 @@ class HardenedExecute(Execute):
         10, help="Seconds a cell may run once an earlier cell timed out: a loop costs the full limit once."
     ).tag(config=True)
     max_output_chars = Integer(100_000, help="Output characters kept per cell.").tag(config=True)
+    interrupt_grace = Integer(5, help="Seconds an interrupted kernel has to answer before it is stopped.").tag(
+        config=True
+    )
     sandbox = Bool(True, help="Run the kernel as a throwaway uid when grading as root.").tag(config=True)
     course_root = Unicode("", help="Made inaccessible to other users before a sandboxed kernel starts.").tag(
         config=True
@@ -174,6 +206,7 @@ class HardenedExecute(Execute):
         self._deadline = time.monotonic() + self.submission_timeout
         self._timed_out = False
         self._dead_at: str | None = None
+        self._interrupted_at: str | None = None
         self._armed = False
         self._output_chars: dict[int, int] = {}
 
@@ -185,7 +218,9 @@ class HardenedExecute(Execute):
         if uid is not None and self.course_root:
             sandbox.protect_course_root(self.course_root)
         scratch = sandbox.make_scratch(original_path, uid)
-        self._kernel_manager_options = {"scratch": str(scratch), "uid": uid, "env": sandbox.kernel_env(scratch)}
+        exchange = self.config.get("Exchange", {}).get("root", "")
+        self._kernel_manager_options = {"scratch": str(scratch), "uid": uid, "env": sandbox.kernel_env(scratch),
+                                        "hidden": sandbox.hidden_paths(self.course_root, str(exchange or ""))}
         try:
             metadata["path"] = str(scratch / "work")
             return super().preprocess(nb, resources, km=km)
@@ -222,13 +257,38 @@ class HardenedExecute(Execute):
         }
         if cell is not None and not any(p.kind == "timeout" for p in self.run.problems):
             self.run.problems.append(Problem.timeout(cells.grade_id(cell) or "a cell", timeout))
+        self._interrupted_at = cells.grade_id(cell) or "a cell" if cell is not None else "the grader's set-up"
         return await super()._async_handle_timeout(timeout, cell)
+
+    async def _stop_if_deaf(self) -> None:
+        """After an interrupt, a kernel that does not answer within ``interrupt_grace`` seconds is
+        stopped: the cells left are not run, and the points already earned are kept."""
+        cell, self._interrupted_at = self._interrupted_at, None
+        if await self._answers(self.interrupt_grace):
+            return
+        self.run.problems.append(Problem.stopped(cell))
+        self._dead_at = f"{cell} (the kernel ignored the interrupt and was stopped)"
+        await ensure_async(self.km.shutdown_kernel(now=True))
+
+    async def _answers(self, seconds: float) -> bool:
+        msg_id = await ensure_async(self.kc.execute("pass", silent=True, store_history=False))
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                reply = await ensure_async(self.kc.shell_channel.get_msg(timeout=remaining))
+            except Empty:
+                return False
+            if reply["parent_header"].get("msg_id") == msg_id:
+                return True
+        return False
 
     # --- one cell ------------------------------------------------------------------------
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         if cell.cell_type != "code" or not cell.source.strip():
             return cell
+        if self._interrupted_at is not None:
+            await self._stop_if_deaf()
         skip_reason = self._reason_not_to_run(cell_index)
         if skip_reason:
             cell.outputs = [error_output(*skip_reason)]
@@ -243,13 +303,16 @@ class HardenedExecute(Execute):
                 return cell
         try:
             await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        except CellTimeoutError:  # the kernel never finished the cell's output after the interrupt
+            cell.outputs.append(error_output(**{k: self.error_on_timeout[k] for k in ("ename", "evalue")}))
+            self._interrupted_at = self._interrupted_at or _cell_name(cell, cell_index)
+            return cell
         except DeadKernelError:
             self._dead_at = _cell_name(cell, cell_index)
             self.run.problems.append(Problem.kernel_died(self._dead_at))
             cell.outputs.append(error_output("DeadKernelError", "the kernel died while running this cell"))
             return cell
-        if cells.is_test_cell(cell):
-            self.run.finish_test_cell(cell)
+        self.run.finish_cell(cell, cell_index)
         return cell
 
     execute_cell = run_sync(async_execute_cell)
@@ -354,8 +417,7 @@ def run_in_process(nb, resources: dict) -> list[Problem]:
                     cell.outputs = failure
                     continue
             cell.outputs = _run_source(cell.source, namespace)
-            if cells.is_test_cell(cell):
-                run.finish_test_cell(cell)
+            run.finish_cell(cell, index)
     finally:
         if previous is None:
             os.environ.pop(GRADING_ENV, None)

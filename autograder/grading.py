@@ -54,6 +54,8 @@ class Report:
     results: list[TestResult] = field(default_factory=list)
     #: What went wrong beyond single tests: a time-out, a dead kernel, refused or restored cells.
     problems: list[Problem] = field(default_factory=list)
+    #: The notebook as it ran (the restored cells with their outputs), for a closer look.
+    executed: object = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         state = f"not graded: {self.error}" if self.error else f"{self.score:g}/{self.max_score:g}"
@@ -166,4 +168,5 @@ def grade_notebook(
             executor.preprocess(notebook, resources)
             report.problems = list(own["problems"])
     report.results = score_cells(notebook)
+    report.executed = notebook
     return report

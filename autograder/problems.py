@@ -22,7 +22,10 @@ class Kind(StrEnum):
     # Graded, with something the instructor and the learner should know.
     TIMEOUT = "timeout"
     KERNEL_DIED = "kernel_died"
+    STOPPED = "stopped"
     TAMPERING = "tampering"
+    COURSE_CODE = "course_code"
+    OUT_OF_MEMORY = "out_of_memory"
     UNKNOWN_CELL = "unknown_cell"
     DUPLICATE_ANSWER = "duplicate_answer"
     RECOVERED_ANSWER = "recovered_answer"
@@ -86,8 +89,26 @@ class Problem:
                    "the tests after it were not run and score 0", cell)
 
     @classmethod
+    def stopped(cls, cell: str) -> Problem:
+        return cls(Kind.STOPPED,
+                   f"{cell} ran past its time limit and ignored the grader's interrupt (a loop that catches "
+                   "KeyboardInterrupt or ignores SIGINT?): the grader stopped the kernel, so the tests after "
+                   "it were not run and score 0; the points before it are kept", cell)
+
+    @classmethod
     def tampering(cls, cell: str, message: str) -> Problem:
         return cls(Kind.TAMPERING, f"{cell}: {message}", cell)
+
+    @classmethod
+    def course_code(cls, cell: str) -> Problem:
+        return cls(Kind.COURSE_CODE,
+                   f"{cell} tried to use the course's own code or files, which graded answers may not: "
+                   "what it defines earns nothing", cell)
+
+    @classmethod
+    def out_of_memory(cls, cell: str, limit_bytes: int) -> Problem:
+        return cls(Kind.OUT_OF_MEMORY, f"{cell} ran out of memory (the grader's limit is "
+                   f"{limit_bytes / 1024**3:g} GB)", cell)
 
     @classmethod
     def unknown_cell(cls, gid: str | None, points: float | None) -> Problem:

@@ -1,22 +1,32 @@
-"""Where and as whom a submission's kernel runs while it is graded.
+"""Where and as whom a submission's kernel runs while it is graded, and what it may touch.
 
 Every graded notebook runs in a fresh **scratch directory** that holds only a copy of that
-submission's folder (its notebook and the assignment's data files), with a scrubbed
-environment (no database URL, no tokens: only what a kernel needs).
+submission's folder (its notebook and the assignment's data files, never a link), with a
+scrubbed environment (no database URL, no tokens: only what a kernel needs).
+
+The kernel runs under **limits** (``prlimit``): address space (:data:`MEMORY_LIMIT_BYTES`), CPU
+seconds, processes and threads, and the size of any file it writes.
+
+It runs in a **jail** (bubblewrap, ``bwrap``, the sandbox Flatpak uses) when the machine has it:
+the whole file system read-only, the scratch directory the only place it can write, a private
+``/tmp``, no network (a network namespace of its own: its loopback is its own, and the kernel's
+IPC sockets live in the scratch directory), and the course's own files hidden behind empty
+folders: the course root (gradebook, submissions), the exchange, and the repository's
+``source/``, ``solutions/``, ``lessons/`` and ``backprop_lab/`` (only ``autograder``, which the test
+cells import, stays visible). A graded answer can therefore neither import nor read the course's
+own code, nor forge a submission in the exchange, nor reach the network.
 
 When the grader runs as root, the kernel also runs as an **unprivileged user**: a numeric uid
 of its own, different for every notebook graded, with no supplementary groups
-(``setpriv --reuid --regid --clear-groups``). The scratch directory is the only place it can
-write; the course root (gradebook, ``submitted/``, ``autograded/`` of other students) is made
-inaccessible to other users before grading, so student code can neither change the gradebook
-nor read another student's work. Processes the kernel leaves behind are killed by uid when the
-notebook is done. The kernel talks to the grader over IPC sockets inside the scratch
-directory, never over a TCP port another local user could reach.
+(``setpriv --reuid --regid --clear-groups``). The course root is also made inaccessible to other
+users before grading. Processes the kernel leaves behind are killed by uid when the notebook is
+done. The kernel talks to the grader over IPC sockets inside the scratch directory, never over
+a TCP port another local user could reach.
 
 Without root (an instructor grading under their own account) the kernel runs as the grader's
-user: it is still confined to a scratch copy, but the operating system no longer stops it from
-opening the grader's files. Grade untrusted classes as root (a container or CI job), or under
-a dedicated account that owns nothing but the course.
+user, still jailed and limited where bubblewrap can run unprivileged (user namespaces). Without
+bubblewrap it is only confined to a scratch copy: grade untrusted classes as root in a container
+or CI job with bubblewrap installed (``apt-get install bubblewrap``).
 """
 
 from __future__ import annotations
@@ -34,9 +44,16 @@ import tempfile
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Dict, Integer, Unicode
+from traitlets import Dict, Integer, List, Unicode
 
-from .course import GRADING_ENV
+from .course import (
+    CPU_LIMIT_SECONDS,
+    FILE_SIZE_LIMIT_BYTES,
+    GRADING_ENV,
+    MEMORY_LIMIT_BYTES,
+    PROCESS_LIMIT,
+    REPO_ROOT,
+)
 
 #: Sandbox uids are drawn from this range, far above any real account.
 UID_RANGE = (1_500_000_000, 1_900_000_000)
@@ -65,6 +82,61 @@ def can_switch_user() -> bool:
     return result.returncode == 0
 
 
+@functools.cache
+def can_jail() -> bool:
+    """bubblewrap is installed and can make a jail here (probed once per process)."""
+    if shutil.which("bwrap") is None:
+        return False
+    probe = ["bwrap", "--ro-bind", "/", "/", "--unshare-net", "--die-with-parent", "--", "/bin/true"]
+    try:
+        return subprocess.run(probe, capture_output=True, timeout=30, check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+#: The repository's folders that hold the course's answers and reference code.
+COURSE_CODE = ("source", "solutions", "lessons", "backprop_lab", "exercises", "tests", "benchmarks", ".git")
+
+
+def hidden_paths(course_root: str = "", exchange: str = "") -> list[str]:
+    """What a grading kernel must not see: the course's answers, reference code and records."""
+    paths = [str(REPO_ROOT / name) for name in COURSE_CODE]
+    paths += [path for path in (course_root, exchange) if path]
+    return [path for path in paths if os.path.isdir(path)]
+
+
+def limits_command() -> list[str]:
+    return ["prlimit", f"--as={MEMORY_LIMIT_BYTES}", f"--cpu={CPU_LIMIT_SECONDS}", f"--nproc={PROCESS_LIMIT}",
+            f"--fsize={FILE_SIZE_LIMIT_BYTES}", "--"]
+
+
+def jail_command(scratch: str, hidden: list[str], switch_user: bool) -> list[str]:
+    """bubblewrap's arguments: read-only system, writable scratch, no network, course files hidden.
+
+    ``switch_user``: bubblewrap runs as root and lets ``setpriv``, inside the jail, become the
+    throwaway user (a real uid outside too, so no file of root's is ever the kernel's own).
+    """
+    command = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--perms", "1777",
+               "--tmpfs", "/tmp", "--unshare-net", "--unshare-ipc", "--die-with-parent"]
+    for path in hidden:
+        command += ["--tmpfs", path]
+    # Root's home is hidden too; a Python installed under it (pyenv) is put back, read-only.
+    command += ["--tmpfs", "/root"]
+    python = os.path.realpath(sys.base_prefix)
+    if python.startswith("/root/"):
+        command += ["--ro-bind", python, python]
+    if switch_user:
+        command += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    return [*command, "--bind", scratch, scratch, "--chdir", os.path.join(scratch, "work"), "--"]
+
+
+def confined(command: list[str], scratch: str, uid: int | None, hidden: list[str]) -> list[str]:
+    """``command`` under the limits, in the jail (when bubblewrap can), as ``uid`` (when given)."""
+    user = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"] if uid is not None else []
+    jail = jail_command(scratch, hidden, switch_user=uid is not None) if can_jail() else []
+    return [*limits_command(), *jail, *user, *command]
+
+
 def fresh_uid() -> int:
     """A uid no account and no other grading kernel uses."""
     return random.SystemRandom().randrange(*UID_RANGE)
@@ -83,10 +155,9 @@ def make_scratch(source_dir: str | os.PathLike | None, uid: int | None) -> Path:
     """A private directory holding a copy of ``source_dir``, owned by ``uid`` when given."""
     scratch = Path(tempfile.mkdtemp(prefix="backprop-lab-kernel-"))
     work = scratch / "work"
+    work.mkdir()
     if source_dir and Path(source_dir).is_dir():
-        shutil.copytree(source_dir, work, symlinks=False)
-    else:
-        work.mkdir()
+        copy_regular_files(Path(source_dir), work)
     for name in ("home", "runtime", "tmp"):
         (scratch / name).mkdir()
     _copy_font_cache(scratch / "home" / "matplotlib")
@@ -95,6 +166,32 @@ def make_scratch(source_dir: str | os.PathLike | None, uid: int | None) -> Path:
             os.lchown(path, uid, uid)
     scratch.chmod(0o700)
     return scratch
+
+
+def copy_regular_files(source: Path, target: Path, max_files: int = 1000) -> list[str]:
+    """Copy the regular files and folders under ``source``; never follow or copy a link, a device
+    or a pipe. Returns what was left out, and why."""
+    left_out = []
+    copied = 0
+    for folder, dirs, files in os.walk(source, followlinks=False):
+        relative = Path(folder).relative_to(source)
+        for name in sorted(dirs):
+            if os.path.islink(os.path.join(folder, name)):
+                left_out.append(f"{relative / name}: a link")
+                dirs.remove(name)
+            else:
+                (target / relative / name).mkdir()
+        for name in sorted(files):
+            path = Path(folder) / name
+            info = path.lstat()
+            if not stat.S_ISREG(info.st_mode):
+                left_out.append(f"{relative / name}: {'a link' if stat.S_ISLNK(info.st_mode) else 'not a file'}")
+            elif copied >= max_files:
+                left_out.append(f"{relative / name}: more than {max_files} files")
+            else:
+                shutil.copyfile(path, target / relative / name, follow_symlinks=False)
+                copied += 1
+    return left_out
 
 
 def _copy_font_cache(target: Path) -> None:
@@ -152,19 +249,22 @@ class SandboxedKernelManager(AsyncKernelManager):
     scratch = Unicode("", help="the scratch directory of this kernel").tag(config=False)
     uid = Integer(None, allow_none=True, help="run the kernel as this uid (needs root)").tag(config=False)
     env = Dict({}, help="the kernel's whole environment").tag(config=False)
+    hidden = List(Unicode(), help="folders the kernel must not see").tag(config=False)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.transport = "ipc"
         self.ip = os.path.join(self.scratch, "runtime", "kernel")
         self.connection_file = os.path.join(self.scratch, "runtime", "kernel.json")
+        # An interrupt is a message the kernel turns into SIGINT for itself: a signal to the process
+        # group would reach the jail's own process first, which would end the kernel.
+        self.kernel_spec.interrupt_mode = "message"
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         command = super().format_kernel_cmd(extra_arguments)
-        if self.uid is None:
-            return command
-        os.chown(self.connection_file, self.uid, self.uid)
-        return ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--", *command]
+        if self.uid is not None:
+            os.chown(self.connection_file, self.uid, self.uid)
+        return confined(command, self.scratch, self.uid, list(self.hidden))
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
         kw["env"] = dict(self.env)

@@ -24,6 +24,10 @@ _REFUSED_CALLS = {
 }
 #: Modules whose import gives code power over the interpreter or the grader.
 _REFUSED_MODULES = {"autograder", "ctypes", "importlib", "builtins", "gc", "inspect", "IPython", "ipykernel"}
+#: The course's own code: a graded answer taken from it is not the learner's (the grading
+#: sandbox hides these files too; this says why, in words).
+COURSE_MODULES = {"backprop_lab", "solutions", "source", "lessons", "exercises"}
+COURSE_CODE = "the course's own code"
 #: Attributes that lead to frames, globals, code objects or the module table.
 _REFUSED_ATTRIBUTES = {
     "__dict__", "__globals__", "__code__", "__builtins__", "__subclasses__", "__class__", "__bases__",
@@ -147,7 +151,9 @@ class _Scanner(ast.NodeVisitor):
     def visit_Import(self, node: ast.Import | ast.ImportFrom) -> None:
         modules = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
         for module in modules:
-            if module.split(".")[0] in _REFUSED_MODULES:
+            if module.split(".")[0] in COURSE_MODULES:
+                self.refuse(node, f"imports `{module}`, {COURSE_CODE}")
+            elif module.split(".")[0] in _REFUSED_MODULES:
                 self.refuse(node, f"imports `{module}`")
         for alias in node.names:
             name = (alias.asname or alias.name).split(".")[0]
@@ -224,6 +230,11 @@ def scan(source: str, protected: dict[str, str | None] | None = None, modules: s
 
 def refusal_message(findings: list[Finding]) -> str:
     shown = "; ".join(str(f) for f in findings[:5])
+    if any(COURSE_CODE in f.what for f in findings):
+        return (
+            f"This cell was not run by the grader: it takes its answer from {COURSE_CODE} ({shown}). "
+            "A graded answer must be your own code, so the functions it defines earn nothing."
+        )
     return (
         f"This cell was not run by the grader: it changes what the tests rely on ({shown}). "
         "Write your answer with ordinary code, without replacing library functions or the check helpers."
