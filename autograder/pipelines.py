@@ -90,6 +90,10 @@ def nbgrader_config(root: Path = REPO_ROOT, db_url: str | None = None) -> Config
     # The export says which submissions could not be graded, and why (autograder/export.py).
     config.ExportApp.plugin_class = "autograder.export.StatusCsvExport"
     config.GenerateSolution.preprocessors = SOLUTION_PREPROCESSORS
+    # Collect checks each student's folder first and copies no link (autograder/exchange.py), and
+    # takes the newest submission: a resubmission is never silently ignored.
+    config.ExchangeFactory.collect = "autograder.exchange.SafeCollect"
+    config.ExchangeCollect.update = True
     return config
 
 
@@ -174,19 +178,71 @@ class RecordGradingProblems(NbGraderPreprocessor):
 
 
 class RedactHiddenTests(NbGraderPreprocessor):
-    """In feedback, a failing hidden test shows its message, never its code or traceback.
+    """Feedback never carries a hidden test's code, whichever cell printed it, and never breaks.
 
-    Runs before nbgrader's ``ClearHiddenTests`` (which removes the hidden lines from the
-    cell's source) and needs the hidden markers to recognise the cells.
+    * a failing hidden test shows its message, never its code or traceback;
+    * any output line of any cell (stdout, stderr, display data, errors) that contains a line of
+      a hidden test's code is replaced, so a learner's code that prints the test it is called
+      from (``linecache``, ``inspect``) shows nothing of it;
+    * the hidden-test markers in a learner's own cells are defused, so that nbgrader's
+      ``ClearHiddenTests`` (which runs next and removes the hidden code from the test cells)
+      does not fail the feedback of that learner.
     """
 
+    REDACTED = "[a line of a hidden test was removed from this output]"
+
+    def preprocess(self, nb, resources):
+        self._hidden_lines = hidden_lines(nb)
+        return super().preprocess(nb, resources)
+
     def preprocess_cell(self, cell, resources, cell_index):
-        if cell.cell_type != "code" or cells.HIDDEN_BEGIN not in cell.source:
+        if cell.cell_type != "code":
             return cell, resources
+        if cells.is_test_cell(cell) and cells.HIDDEN_BEGIN in cell.source:
+            for output in cell.get("outputs", []):
+                if output.output_type == "error":
+                    output.traceback = [f"{output.ename}: {output.evalue}",
+                                        "(a hidden test: its code and traceback are not shown)"]
+        elif not cells.is_test_cell(cell):
+            cell.source = defuse_markers(cell.source)
         for output in cell.get("outputs", []):
-            if output.output_type == "error":
-                output.traceback = [
-                    f"{output.ename}: {output.evalue}",
-                    "(a hidden test: its code and traceback are not shown)",
-                ]
+            self._redact(output)
         return cell, resources
+
+    def _redact(self, output) -> None:
+        clean = lambda text: redact_lines(text, self._hidden_lines, self.REDACTED)  # noqa: E731
+        if "text" in output:
+            output.text = clean(output.text)
+        if output.get("output_type") == "error":
+            output.evalue = clean(output.evalue)
+            output.traceback = [clean(line) for line in output.get("traceback", [])]
+        for mime, value in output.get("data", {}).items():
+            if isinstance(value, str) and (mime.startswith("text/") or mime.endswith("json")):
+                output.data[mime] = clean(value)
+
+
+def hidden_lines(nb) -> set[str]:
+    """Every line of code between the hidden-test markers that is worth hiding."""
+    found: set[str] = set()
+    for cell in nb.cells:
+        if cell.cell_type != "code" or cells.HIDDEN_BEGIN not in cell.source:
+            continue
+        inside = False
+        for line in cell.source.splitlines():
+            if "BEGIN HIDDEN TESTS" in line or "END HIDDEN TESTS" in line:
+                inside = "BEGIN" in line
+            elif inside and sum(ch.isalnum() for ch in line) >= 6:
+                found.add(line.strip())
+    return found
+
+
+def redact_lines(text: str, hidden: set[str], replacement: str) -> str:
+    if not text or not hidden:
+        return text
+    lines = text.split("\n")
+    return "\n".join(replacement if any(h in line for h in hidden) else line for line in lines)
+
+
+def defuse_markers(source: str) -> str:
+    """A learner's text that looks like the hidden-test markers, made harmless."""
+    return source.replace("BEGIN HIDDEN TESTS", "BEGIN HIDDEN-TESTS").replace("END HIDDEN TESTS", "END HIDDEN-TESTS")

@@ -56,11 +56,28 @@ def student_answer(student: str, fetched: Path) -> None:
         cell = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "dh_dx")
         cell.source = WRONG_DH_DX
         nbformat.write(notebook, fetched)
+    elif student == "dave":  # a right answer that prints every cell the kernel has seen, hidden tests too
+        notebook = corpus.submission("correct", ASSIGNMENT)
+        cell = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "dh_dx")
+        cell.source = LEAKING_DH_DX
+        nbformat.write(notebook, fetched)
+    elif student == "erin":  # her own notes quote the hidden-test markers
+        notebook = corpus.submission("correct", ASSIGNMENT)
+        notebook.cells.insert(3, nbformat.v4.new_code_cell("# ### BEGIN HIDDEN TESTS\n# ### END HIDDEN TESTS\n"))
+        nbformat.write(notebook, fetched)
     else:  # carol's laptop crashed while saving
         fetched.write_text(fetched.read_text()[:500])
 
 
-STUDENTS = ("alice", "bob", "carol")
+LEAKING_DH_DX = """import linecache
+
+
+def dh_dx(x):
+    for lines in list(linecache.cache.values()):
+        print("".join(lines[2]))
+    return 6 * x * (x**2 + 1) ** 2
+"""
+STUDENTS = ("alice", "bob", "carol", "dave", "erin")
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +118,7 @@ def fetched_feedback(home: Path) -> list[Path]:
 def test_grading_summary_names_the_submission_that_could_not_be_graded(workflow):
     grading = workflow["grading"]
     assert grading.returncode == 1  # not every submission could be graded
-    assert "graded 2 of 3 submissions" in grading.stdout
+    assert "graded 4 of 5 submissions" in grading.stdout
     assert "carol / 01_chain_rule: 01_chain_rule.ipynb is not a valid notebook" in grading.stdout
 
 
@@ -122,6 +139,17 @@ def test_feedback_says_what_failed_and_why_without_hidden_test_code(workflow):
     assert "BEGIN HIDDEN TESTS" not in text and "fresh_rng()" not in text
     assert "you forgot the inner derivative du/dx = 2x" in text  # the hidden test's message
     assert "a hidden test: its code and traceback are not shown" in text
+
+
+def test_printing_the_hidden_tests_from_a_graded_answer_shows_nothing_of_them(workflow):
+    text = page_text(fetched_feedback(workflow["homes"]["dave"])[0])
+    assert "linecache.cache" in text  # the printing did happen (his own cell is in the output)
+    assert HIDDEN_LINE not in text and "fresh_rng()" not in text
+    assert "a line of a hidden test was removed" in text
+
+
+def test_a_learner_quoting_the_hidden_markers_still_gets_feedback(workflow):
+    assert fetched_feedback(workflow["homes"]["erin"])
 
 
 def test_export_has_every_student_with_a_status(workflow):
