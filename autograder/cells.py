@@ -35,7 +35,7 @@ from pathlib import Path
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
-from .problems import Problem
+from .problems import Kind, Problem
 
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 _START = "<start>"  # the anchor of learner cells that come before any answer cell
@@ -213,7 +213,7 @@ def restore(submission, master: list[MasterCell]) -> tuple[NotebookNode, list[Pr
             seen.add(gid)
             kinds.append(gid)
         elif gid in by_id:
-            problems.append(Problem.duplicate_answer(gid))
+            problems.append(Problem.of(Kind.DUPLICATE_ANSWER, gid))
             cell.metadata.pop("nbgrader", None)
             kinds.append("")
         else:
@@ -233,7 +233,7 @@ def restore(submission, master: list[MasterCell]) -> tuple[NotebookNode, list[Pr
             index = candidates[-1]
             kinds[index] = master_cell.grade_id
             seen.add(master_cell.grade_id)
-            problems.append(Problem.recovered_answer(master_cell.grade_id))
+            problems.append(Problem.of(Kind.RECOVERED_ANSWER, master_cell.grade_id))
 
     # 3. Group the learner's cells behind the answer cell they follow.
     groups: dict[str, list[NotebookNode]] = {}
@@ -254,7 +254,7 @@ def restore(submission, master: list[MasterCell]) -> tuple[NotebookNode, list[Pr
     for master_cell in master:
         if master_cell.protected:
             if master_cell.is_test and master_cell.grade_id not in present:
-                problems.append(Problem.restored_cell(master_cell.grade_id))
+                problems.append(Problem.of(Kind.RESTORED_CELL, master_cell.grade_id))
             restored.cells.append(master_cell.as_cell())
             continue
         if master_cell.solution and not start_placed:

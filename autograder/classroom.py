@@ -25,7 +25,7 @@ from pathlib import Path
 from . import pipelines
 from .course import SOURCE_DIR
 from .grading import invalid_notebook_problem
-from .problems import Problem
+from .problems import Kind, Problem
 from .problems import in_gradebook as problems_in_gradebook
 
 SUBMITTED_DIR = "submitted"
@@ -146,7 +146,7 @@ def _grade_one(assignment_id: str, student_id: str, root: str) -> Outcome:
     seconds = time.perf_counter() - started
     problems = list(unreadable)
     if not result.get("success") and not unreadable:
-        problems.append(Problem.autograde_failed(_last_error(result)))
+        problems.append(Problem.of(Kind.AUTOGRADE_FAILED, reason=_last_error(result)))
     log = _keep_log(Path(root), assignment_id, student_id, result) if problems else ""
     return Outcome(assignment_id, student_id, seconds, tuple(problems), log)
 

@@ -42,7 +42,7 @@ from traitlets import Bool, Integer, Unicode
 from . import cells, sandbox, seeds, tamper
 from .course import GRADING_ENV, MEMORY_LIMIT_BYTES
 from .pipelines import take_restore_problems
-from .problems import Problem
+from .problems import Kind, Problem
 
 
 def error_output(ename: str, evalue: str) -> NotebookNode:
@@ -61,7 +61,7 @@ class GradingRun:
         self.guard_name = f"_grader_{secrets.token_hex(8)}"
         self.refusals = self._find_tampering(nb) if scan else {}
         for index, message in sorted(self.refusals.items()):
-            self.problems.append(Problem.tampering(_cell_name(nb.cells[index], index), message))
+            self.problems.append(Problem.of(Kind.TAMPERING, _cell_name(nb.cells[index], index), message=message))
 
     def is_trusted(self, cell) -> bool:
         return self.trusted.get(cells.grade_id(cell)) == cell.source
@@ -111,7 +111,7 @@ class GradingRun:
                 output.evalue = f"{output.evalue} (ran out of memory: the grader's limit is {_memory_limit()})"
                 self.problems.append(Problem.out_of_memory(name, MEMORY_LIMIT_BYTES))
             elif not cells.is_test_cell(cell) and _reaches_course_code(output):
-                self.problems.append(Problem.course_code(name))
+                self.problems.append(Problem.of(Kind.COURSE_CODE, name))
         if cells.is_test_cell(cell):
             self._finish_test_cell(cell)
 
@@ -256,7 +256,8 @@ class HardenedExecute(Execute):
             "traceback": [f"CellTimeoutError: not finished after {timeout} s (an infinite loop?)"],
         }
         if cell is not None and not any(p.kind == "timeout" for p in self.run.problems):
-            self.run.problems.append(Problem.timeout(cells.grade_id(cell) or "a cell", timeout))
+            where = cells.grade_id(cell) or "a cell"
+            self.run.problems.append(Problem.of(Kind.TIMEOUT, where, seconds=timeout))
         self._interrupted_at = cells.grade_id(cell) or "a cell" if cell is not None else "the grader's set-up"
         return await super()._async_handle_timeout(timeout, cell)
 
@@ -266,7 +267,7 @@ class HardenedExecute(Execute):
         cell, self._interrupted_at = self._interrupted_at, None
         if await self._answers(self.interrupt_grace):
             return
-        self.run.problems.append(Problem.stopped(cell))
+        self.run.problems.append(Problem.of(Kind.STOPPED, cell))
         self._dead_at = f"{cell} (the kernel ignored the interrupt and was stopped)"
         await ensure_async(self.km.shutdown_kernel(now=True))
 
@@ -309,7 +310,7 @@ class HardenedExecute(Execute):
             return cell
         except DeadKernelError:
             self._dead_at = _cell_name(cell, cell_index)
-            self.run.problems.append(Problem.kernel_died(self._dead_at))
+            self.run.problems.append(Problem.of(Kind.KERNEL_DIED, self._dead_at))
             cell.outputs.append(error_output("DeadKernelError", "the kernel died while running this cell"))
             return cell
         self.run.finish_cell(cell, cell_index)

@@ -66,73 +66,52 @@ class Problem:
     # --- the problems the engine finds ------------------------------------------------------
 
     @classmethod
+    def of(cls, kind: Kind, cell: str = "", **fields) -> Problem:
+        """The problem of ``kind``, in its sentence (:data:`SENTENCES`) filled with ``fields``."""
+        return cls(kind, SENTENCES[kind].format(cell=cell, **fields), cell)
+
+    @classmethod
     def invalid_notebook(cls, name: str, error: object) -> Problem:
-        return cls(Kind.INVALID_NOTEBOOK, f"{name} is not a valid notebook file ({str(error)[:160]})")
+        return cls.of(Kind.INVALID_NOTEBOOK, name=name, error=str(error)[:160])
 
     @classmethod
     def wrong_notebook(cls, found: list[str], expected: str) -> Problem:
-        shown = ", ".join(found) if found else "no notebook"
-        return cls(Kind.WRONG_NOTEBOOK, f"the submission holds {shown}; expected {expected} (renamed?)")
-
-    @classmethod
-    def autograde_failed(cls, reason: str) -> Problem:
-        return cls(Kind.AUTOGRADE_FAILED, f"nbgrader could not autograde it: {reason}")
-
-    @classmethod
-    def timeout(cls, cell: str, seconds: float) -> Problem:
-        return cls(Kind.TIMEOUT, f"{cell} ran longer than {seconds:g} s (an infinite loop?) and was stopped", cell)
-
-    @classmethod
-    def kernel_died(cls, cell: str) -> Problem:
-        return cls(Kind.KERNEL_DIED,
-                   f"the kernel died while running {cell} (os._exit, a crash or too much memory); "
-                   "the tests after it were not run and score 0", cell)
-
-    @classmethod
-    def stopped(cls, cell: str) -> Problem:
-        return cls(Kind.STOPPED,
-                   f"{cell} ran past its time limit and ignored the grader's interrupt (a loop that catches "
-                   "KeyboardInterrupt or ignores SIGINT?): the grader stopped the kernel, so the tests after "
-                   "it were not run and score 0; the points before it are kept", cell)
-
-    @classmethod
-    def tampering(cls, cell: str, message: str) -> Problem:
-        return cls(Kind.TAMPERING, f"{cell}: {message}", cell)
-
-    @classmethod
-    def course_code(cls, cell: str) -> Problem:
-        return cls(Kind.COURSE_CODE,
-                   f"{cell} tried to use the course's own code or files, which graded answers may not: "
-                   "what it defines earns nothing", cell)
+        return cls.of(Kind.WRONG_NOTEBOOK, found=", ".join(found) if found else "no notebook", expected=expected)
 
     @classmethod
     def out_of_memory(cls, cell: str, limit_bytes: int) -> Problem:
-        return cls(Kind.OUT_OF_MEMORY, f"{cell} ran out of memory (the grader's limit is "
-                   f"{limit_bytes / 1024**3:g} GB)", cell)
+        return cls.of(Kind.OUT_OF_MEMORY, cell, limit=limit_bytes / 1024**3)
 
     @classmethod
     def unknown_cell(cls, gid: str | None, points: float | None) -> Problem:
         claim = f" and claims {points:g} points" if points else ""
         name = f"grade id {gid!r}" if gid else "grading metadata"
-        return cls(Kind.UNKNOWN_CELL,
-                   f"a cell carries {name}{claim}, which the assignment does not have: it ran as an ordinary "
-                   "cell and earns nothing", gid or "")
+        return cls.of(Kind.UNKNOWN_CELL, gid or "", name=name, claim=claim)
 
-    @classmethod
-    def duplicate_answer(cls, gid: str) -> Problem:
-        return cls(Kind.DUPLICATE_ANSWER,
-                   f"two cells share the grade id {gid} (a copied cell): the first is the answer cell, "
-                   "the copy ran as an ordinary cell", gid)
 
-    @classmethod
-    def recovered_answer(cls, gid: str) -> Problem:
-        return cls(Kind.RECOVERED_ANSWER,
-                   f"the answer cell {gid} had lost its grading metadata: the cell that defines {gid} "
-                   "was graded in its place", gid)
-
-    @classmethod
-    def restored_cell(cls, gid: str) -> Problem:
-        return cls(Kind.RESTORED_CELL, f"the test cell {gid} was missing and was put back", gid)
+#: What each problem says, in words an instructor and a learner understand.
+SENTENCES = {
+    Kind.INVALID_NOTEBOOK: "{name} is not a valid notebook file ({error})",
+    Kind.WRONG_NOTEBOOK: "the submission holds {found}; expected {expected} (renamed?)",
+    Kind.AUTOGRADE_FAILED: "nbgrader could not autograde it: {reason}",
+    Kind.TIMEOUT: "{cell} ran longer than {seconds:g} s (an infinite loop?) and was stopped",
+    Kind.KERNEL_DIED: "the kernel died while running {cell} (os._exit, a crash or too much memory); "
+                      "the tests after it were not run and score 0",
+    Kind.STOPPED: "{cell} ran past its time limit and ignored the grader's interrupt (a loop that catches "
+                  "KeyboardInterrupt or ignores SIGINT?): the grader stopped the kernel, so the tests after "
+                  "it were not run and score 0; the points before it are kept",
+    Kind.TAMPERING: "{cell}: {message}",
+    Kind.COURSE_CODE: "{cell} tried to use the course's own code or files, which graded answers may not: "
+                      "what it defines earns nothing",
+    Kind.OUT_OF_MEMORY: "{cell} ran out of memory (the grader's limit is {limit:g} GB)",
+    Kind.UNKNOWN_CELL: "a cell carries {name}{claim}, which the assignment does not have: it ran as an "
+                       "ordinary cell and earns nothing",
+    Kind.DUPLICATE_ANSWER: "two cells share the grade id {cell} (a copied cell): the first is the answer cell, "
+                           "the copy ran as an ordinary cell",
+    Kind.RECOVERED_ANSWER: "the answer cell {cell} had lost its grading metadata: the cell that defines {cell} "
+                           "was graded in its place",
+    Kind.RESTORED_CELL: "the test cell {cell} was missing and was put back",
+}
 
 
 # --- in the gradebook ---------------------------------------------------------------------

@@ -84,7 +84,8 @@ def test_learner_cells_stay_behind_the_answer_they_follow():
 
 
 def test_problems_survive_the_gradebook_comment():
-    problems = [Problem.timeout("test_x", 8), Problem.tampering("cell 3", "a message with --> and <!-- in it")]
+    problems = [Problem.of(Kind.TIMEOUT, "test_x", seconds=8),
+                Problem.of(Kind.TAMPERING, "cell 3", message="a message with --> and <!-- in it")]
     text = to_comment(problems)
     assert "Grading note: test_x ran longer than 8 s" in text
     assert from_comment(text) == problems
