@@ -1,6 +1,7 @@
 # Backprop Lab: every command sets up what it needs first, and is quick when that is done.
 #   make lab    start JupyterLab on the course's start page
 #   make test   run the whole suite
+#   make site   build the executed course as static HTML pages (build/site/index.html)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -13,7 +14,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 START_PAGE := lessons/00_start_here.ipynb
 
-.PHONY: lab test generate grade lint bench clean-venv
+.PHONY: lab test site generate grade lint bench clean-venv
 
 # Reinstall only when the pins or the package metadata change.
 $(RUNTIME_STAMP): requirements.txt pyproject.toml
@@ -31,6 +32,10 @@ lab: $(RUNTIME_STAMP)
 
 test: $(DEV_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Every lesson executed and exported to HTML, figures and labs included, readable without Jupyter.
+site: $(DEV_STAMP)
+	$(BIN)/python -m backprop_lab.static_site $(SITE_ARGS)
 
 generate: $(RUNTIME_STAMP)
 	$(BIN)/python -m autograder generate
