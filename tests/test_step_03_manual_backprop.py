@@ -279,14 +279,20 @@ WRONG_ANSWERS = [
         "def relu_forward(x):\n    x[x < 0] = 0\n    return x, x",
         "changed its input in place",
     ),
-    WrongAnswer("relu_forward", "import numpy as np\ndef relu_forward(x):\n    out = np.maximum(x, 0)\n    return out, out",
-                "cache must be the input x"),
+    WrongAnswer(
+        "relu_forward",
+        "import numpy as np\ndef relu_forward(x):\n    out = np.maximum(x, 0)\n    return out, out",
+        "cache must be the input x",
+    ),
     # relu_backward
     WrongAnswer("relu_backward", "def relu_backward(dout, cache):\n    return dout", "the gradient must be blocked"),
     WrongAnswer("relu_backward", "def relu_backward(dout, cache):\n    return dout * (cache >= 0)",
                 "use x > 0, not x >= 0"),
-    WrongAnswer("relu_backward", "import numpy as np\ndef relu_backward(dout, cache):\n    return dout * np.maximum(cache, 0)",
-                "that multiplies dout by relu(x)"),
+    WrongAnswer(
+        "relu_backward",
+        "import numpy as np\ndef relu_backward(dout, cache):\n    return dout * np.maximum(cache, 0)",
+        "that multiplies dout by relu(x)",
+    ),
     WrongAnswer("relu_backward", "def relu_backward(dout, cache):\n    return (cache > 0).astype(float)",
                 "that is the local derivative alone"),
     # softmax_loss
