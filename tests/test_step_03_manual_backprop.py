@@ -12,6 +12,20 @@ from grading_support import (
 
 ASSIGNMENT = "03_manual_backprop"
 
+#: The shared beginnings and ends of some wrong answers below (each differs in the lines between).
+SOFTMAX_LOSS_START = (
+    "import numpy as np\n"
+    "def softmax_loss(scores, labels):\n"
+    "    n = scores.shape[0]\n"
+    "    p = np.exp(scores - scores.max(axis=1, keepdims=True))\n"
+    "    p /= p.sum(axis=1, keepdims=True)\n"
+)
+RELU_NET_START = (
+    "def relu_net_loss_and_grads(params, X, labels):\n"
+    "    h_in, c1 = affine_forward(X, params['W1'], params['b1'])\n"
+)
+RELU_NET_RETURN = "    return loss, {'W1': dW1, 'b1': db1, 'W2': dW2, 'b2': db2}"
+
 WRONG_ANSWERS = [
     WrongAnswer(
         "affine_forward",
@@ -298,36 +312,24 @@ WRONG_ANSWERS = [
     # softmax_loss
     WrongAnswer(
         "softmax_loss",
-        "import numpy as np\n"
-        "def softmax_loss(scores, labels):\n"
-        "    n = scores.shape[0]\n"
-        "    p = np.exp(scores - scores.max(axis=1, keepdims=True))\n"
-        "    p /= p.sum(axis=1, keepdims=True)\n"
-        "    loss = -np.log(p[np.arange(n), labels]).mean()\n"
+        SOFTMAX_LOSS_START
+        + "    loss = -np.log(p[np.arange(n), labels]).mean()\n"
         "    p[np.arange(n), labels] -= 1\n"
         "    return loss, p",
         "missing 1/N",
     ),
     WrongAnswer(
         "softmax_loss",
-        "import numpy as np\n"
-        "def softmax_loss(scores, labels):\n"
-        "    n = scores.shape[0]\n"
-        "    p = np.exp(scores - scores.max(axis=1, keepdims=True))\n"
-        "    p /= p.sum(axis=1, keepdims=True)\n"
-        "    loss = -np.log(p[np.arange(n), labels]).sum()\n"
+        SOFTMAX_LOSS_START
+        + "    loss = -np.log(p[np.arange(n), labels]).sum()\n"
         "    p[np.arange(n), labels] -= 1\n"
         "    return loss, p",
         "not the sum: divide by N",
     ),
     WrongAnswer(
         "softmax_loss",
-        "import numpy as np\n"
-        "def softmax_loss(scores, labels):\n"
-        "    n = scores.shape[0]\n"
-        "    p = np.exp(scores - scores.max(axis=1, keepdims=True))\n"
-        "    p /= p.sum(axis=1, keepdims=True)\n"
-        "    loss = -np.log(p[np.arange(n), labels]).mean()\n"
+        SOFTMAX_LOSS_START
+        + "    loss = -np.log(p[np.arange(n), labels]).mean()\n"
         "    return loss, p / n",
         "subtract 1 at the true class",
     ),
@@ -347,39 +349,36 @@ WRONG_ANSWERS = [
     # relu_net_loss_and_grads
     WrongAnswer(
         "relu_net_loss_and_grads",
-        "def relu_net_loss_and_grads(params, X, labels):\n"
-        "    h_in, c1 = affine_forward(X, params['W1'], params['b1'])\n"
-        "    h, _ = relu_forward(h_in)\n"
+        RELU_NET_START
+        + "    h, _ = relu_forward(h_in)\n"
         "    scores, c2 = affine_forward(h, params['W2'], params['b2'])\n"
         "    loss, dscores = softmax_loss(scores, labels)\n"
         "    dh, dW2, db2 = affine_backward(dscores, c2)\n"
         "    _, dW1, db1 = affine_backward(dh, c1)\n"
-        "    return loss, {'W1': dW1, 'b1': db1, 'W2': dW2, 'b2': db2}",
+        + RELU_NET_RETURN,
         "the ReLU's backward pass is missing",
     ),
     WrongAnswer(
         "relu_net_loss_and_grads",
-        "def relu_net_loss_and_grads(params, X, labels):\n"
-        "    h_in, c1 = affine_forward(X, params['W1'], params['b1'])\n"
-        "    h, r1 = relu_forward(h_in)\n"
+        RELU_NET_START
+        + "    h, r1 = relu_forward(h_in)\n"
         "    scores, c2 = affine_forward(h, params['W2'], params['b2'])\n"
         "    loss, dscores = softmax_loss(scores, labels)\n"
         "    dscores = dscores / X.shape[0]\n"
         "    dh, dW2, db2 = affine_backward(dscores, c2)\n"
         "    _, dW1, db1 = affine_backward(relu_backward(dh, r1), c1)\n"
-        "    return loss, {'W1': dW1, 'b1': db1, 'W2': dW2, 'b2': db2}",
+        + RELU_NET_RETURN,
         "the 1/N of the mean is applied twice",
     ),
     WrongAnswer(
         "relu_net_loss_and_grads",
-        "def relu_net_loss_and_grads(params, X, labels):\n"
-        "    h_in, c1 = affine_forward(X, params['W1'], params['b1'])\n"
-        "    h, r1 = relu_forward(h_in)\n"
+        RELU_NET_START
+        + "    h, r1 = relu_forward(h_in)\n"
         "    scores, _ = affine_forward(h, params['W2'], params['b2'])\n"
         "    loss, dscores = softmax_loss(scores, labels)\n"
         "    dh, dW2, db2 = affine_backward(dscores, (h_in, params['W2'], params['b2']))\n"
         "    _, dW1, db1 = affine_backward(relu_backward(dh, r1), c1)\n"
-        "    return loss, {'W1': dW1, 'b1': db1, 'W2': dW2, 'b2': db2}",
+        + RELU_NET_RETURN,
         "dW2 must use the ReLU's output",
     ),
 ]
