@@ -73,6 +73,28 @@ WRONG_ANSWERS = [
         "    return [a * (1 - a) * x, a * (1 - a) * w, a * (1 - a)]",
         "must return a tuple of three values",
     ),
+
+    # least_squares_gradient
+    WrongAnswer(
+        "least_squares_gradient",
+        "def least_squares_gradient(A, x, b):\n    return A.T @ (A @ x - b)",
+        "the factor 2 from the derivative of the square is missing",
+    ),
+    WrongAnswer(
+        "least_squares_gradient",
+        "def least_squares_gradient(A, x, b):\n    return 2 * A.T @ (b - A @ x)",
+        "the sign is flipped",
+    ),
+    WrongAnswer(
+        "least_squares_gradient",
+        "def least_squares_gradient(A, x, b):\n    return 2 * A @ (A @ x - b)",
+        "through the transpose A.T",
+    ),
+    WrongAnswer(
+        "least_squares_gradient",
+        "def least_squares_gradient(A, x, b):\n    return 2 * A.T @ A @ x",
+        "b is missing",
+    ),
 ]
 
 
@@ -120,6 +142,14 @@ def neuron_gradients(w, x, b):
     sigma = 0.5 * (1 + np.tanh(z / 2))
     local = sigma - sigma**2
     return (local * x, local * w, local)
+''',
+    "least_squares_gradient": '''
+import numpy as np
+
+def least_squares_gradient(A, x, b):
+    # the normal-equations form, one entry at a time: dL/dx_j = sum_i 2 r_i A_ij
+    residual = np.dot(A, x) - b
+    return np.array([2 * np.sum(residual * A[:, j]) for j in range(A.shape[1])])
 ''',
 }
 

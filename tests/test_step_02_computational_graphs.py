@@ -16,20 +16,25 @@ from grading_support import (
 )
 
 ASSIGNMENT = "02_computational_graphs"
-SOLUTION = solution_answers(ASSIGNMENT)["Value"]
+SOLUTIONS = solution_answers(ASSIGNMENT)
+#: The stages of the class: the first defines Value, each later one reopens it (class Value(Value):).
+STAGES = [grade_id for grade_id in SOLUTIONS if grade_id.startswith("Value")]
 
 
-def mutated(*replacements: tuple[str, str]) -> str:
-    """The solution's Value class with each (old, new) replacement made; old must be there."""
-    code = SOLUTION
+def wrong(says: str, *replacements: tuple[str, str], stage: str | None = None) -> WrongAnswer:
+    """A solution cell (a stage of the Value class, MLP or train_mlp) with each (old, new) replacement made.
+
+    The cell is the one that contains every ``old`` (or ``stage`` when given).
+    """
+    if stage is None:
+        holders = [g for g in SOLUTIONS if all(old in SOLUTIONS[g] for old, _ in replacements)]
+        assert len(holders) == 1, f"{[old for old, _ in replacements]} is in the stages {holders}: name one"
+        stage = holders[0]
+    code = SOLUTIONS[stage]
     for old, new in replacements:
         assert old in code, f"the solution no longer contains {old!r}: update this wrong answer"
         code = code.replace(old, new)
-    return code
-
-
-def wrong(says: str, *replacements: tuple[str, str]) -> WrongAnswer:
-    return WrongAnswer("Value", mutated(*replacements), says)
+    return WrongAnswer(stage, code, says)
 
 
 MUL_BACKWARD = "self.grad += other.data * out.grad\n            other.grad += self.data * out.grad"
@@ -138,7 +143,7 @@ WRONG_ANSWERS = [
     # --- accumulation
     wrong(
         "a node used more than once must add (+=) to its gradient, not assign (=)",
-        ("self.grad +=", "self.grad ="), ("other.grad +=", "other.grad ="),
+        ("self.grad +=", "self.grad ="), ("other.grad +=", "other.grad ="), stage="Value",
     ),
     wrong(
         "a node used more than once must add (+=) to its gradient, not assign (=)",
@@ -185,6 +190,27 @@ WRONG_ANSWERS = [
         self.grad = 1.0
         propagate(self)"""),
     ),
+
+    # --- the MLP
+    wrong("the last layer must be linear", ("outputs.append(total if k == len(self.layers) - 1 else total.tanh())",
+                                            "outputs.append(total.tanh())")),
+    wrong("the hidden layer needs its tanh", ("outputs.append(total if k == len(self.layers) - 1 else total.tanh())",
+                                              "outputs.append(total)")),
+    wrong("the bias is missing", ("total = bias\n", "total = Value(0.0)\n")),
+    wrong("MLP(2, [3, 1]) has 13 parameters", ("            params.extend(biases)\n", "")),
+    wrong("the same seed gave different weights",
+          ("rng = np.random.default_rng(seed)", "rng = np.random.default_rng()")),
+    # --- training
+    wrong("the gradients were not reset", ("        for p in params:\n            p.grad = 0.0\n", "")),
+    wrong("step AGAINST the gradient", ("p.data -= lr * p.grad", "p.data += lr * p.grad")),
+    wrong("the loss is the MEAN of the hinge losses", ("        loss = loss / len(margins)\n", "")),
+    wrong(
+        "record each step's loss before its update",
+        ("losses.append(loss.data)", "losses.append(loss_at_end(model, X, y))"),
+          ("def train_mlp(", "def loss_at_end(model, X, y):\n"
+                             "    return sum(max(0.0, 1 - t * model(x).data) for x, t in zip(X, y)) / len(y)\n\n\n"
+                             "def train_mlp("),
+    ),
 ]
 
 
@@ -196,6 +222,8 @@ def test_wrong_answer_loses_points_and_names_the_mistake(wrong_answer):
 # Written differently from the solution: local derivatives stored as numbers when a node is
 # made (no closures), operations built by one factory, sigmoid through tanh, reflected
 # operators as aliases, and backward by Kahn's algorithm over "uses" counts instead of a DFS.
+# The MLP keeps one flat list of parameters and slices it per neuron; training zeroes the
+# gradients after each update and builds the loss with sum() and a multiplication by 1/N.
 INDEPENDENT_ANSWERS = {
     "Value": '''
 import math
@@ -216,58 +244,13 @@ class Value:
 
     @classmethod
     def _made_from(cls, data, op, *pairs):
-        node = cls(data, [child for child, _ in pairs], op)
+        node = Value(data, [child for child, _ in pairs], op)
         node._locals = [local for _, local in pairs]
         return node
 
     def __add__(self, other):
         other = _lift(other)
         return Value._made_from(self.data + other.data, "+", (self, 1.0), (other, 1.0))
-
-    __radd__ = __add__
-
-    def __mul__(self, other):
-        other = _lift(other)
-        return Value._made_from(self.data * other.data, "*", (self, other.data), (other, self.data))
-
-    __rmul__ = __mul__
-
-    def __neg__(self):
-        return Value._made_from(-self.data, "neg", (self, -1.0))
-
-    def __sub__(self, other):
-        other = _lift(other)
-        return Value._made_from(self.data - other.data, "-", (self, 1.0), (other, -1.0))
-
-    def __rsub__(self, other):
-        return _lift(other).__sub__(self)
-
-    def __truediv__(self, other):
-        other = _lift(other)
-        q = self.data / other.data
-        return Value._made_from(q, "/", (self, 1.0 / other.data), (other, -q / other.data))
-
-    def __rtruediv__(self, other):
-        return _lift(other).__truediv__(self)
-
-    def __pow__(self, n):
-        return Value._made_from(self.data**n, "pow", (self, n * self.data ** (n - 1)))
-
-    def exp(self):
-        e = math.exp(self.data)
-        return Value._made_from(e, "exp", (self, e))
-
-    def tanh(self):
-        t = math.tanh(self.data)
-        return Value._made_from(t, "tanh", (self, 1.0 - t * t))
-
-    def relu(self):
-        on = self.data > 0
-        return Value._made_from(self.data * on, "relu", (self, float(on)))
-
-    def sigmoid(self):
-        s = 0.5 * (1.0 + math.tanh(0.5 * self.data))
-        return Value._made_from(s, "sigmoid", (self, s - s * s))
 
     def backward(self):
         # Kahn's algorithm: a node is ready once every use of it has passed its gradient back.
@@ -288,6 +271,103 @@ class Value:
                 uses[id(child)] -= 1
                 if uses[id(child)] == 0:
                     ready.append(child)
+''',
+    "Value_mul": '''
+class Value(Value):
+    def __mul__(self, other):
+        other = _lift(other)
+        return Value._made_from(self.data * other.data, "*", (self, other.data), (other, self.data))
+''',
+    "Value_sub_neg": '''
+class Value(Value):
+    def __neg__(self):
+        return Value._made_from(-self.data, "neg", (self, -1.0))
+
+    def __sub__(self, other):
+        other = _lift(other)
+        return Value._made_from(self.data - other.data, "-", (self, 1.0), (other, -1.0))
+''',
+    "Value_pow": '''
+class Value(Value):
+    def __pow__(self, n):
+        return Value._made_from(self.data**n, "pow", (self, n * self.data ** (n - 1)))
+''',
+    "Value_div": '''
+class Value(Value):
+    def __truediv__(self, other):
+        other = _lift(other)
+        q = self.data / other.data
+        return Value._made_from(q, "/", (self, 1.0 / other.data), (other, -q / other.data))
+''',
+    "Value_exp": '''
+class Value(Value):
+    def exp(self):
+        e = math.exp(self.data)
+        return Value._made_from(e, "exp", (self, e))
+''',
+    "Value_tanh": '''
+class Value(Value):
+    def tanh(self):
+        t = math.tanh(self.data)
+        return Value._made_from(t, "tanh", (self, 1.0 - t * t))
+''',
+    "Value_relu": '''
+class Value(Value):
+    def relu(self):
+        on = self.data > 0
+        return Value._made_from(self.data * on, "relu", (self, float(on)))
+''',
+    "Value_sigmoid": '''
+class Value(Value):
+    def sigmoid(self):
+        s = 0.5 * (1.0 + math.tanh(0.5 * self.data))
+        return Value._made_from(s, "sigmoid", (self, s - s * s))
+''',
+    "Value_reflected": '''
+class Value(Value):
+    __radd__ = Value.__add__
+    __rmul__ = Value.__mul__
+
+    def __rsub__(self, other):
+        return _lift(other).__sub__(self)
+
+    def __rtruediv__(self, other):
+        return _lift(other).__truediv__(self)
+''',
+    "MLP": '''
+class MLP:
+    def __init__(self, n_inputs, layer_sizes, seed=0):
+        self.shape = [n_inputs] + list(layer_sizes)
+        count = sum((a + 1) * b for a, b in zip(self.shape[:-1], self.shape[1:]))
+        draws = np.random.default_rng(seed).uniform(-1.0, 1.0, size=count)
+        self.flat = [Value(v) for v in draws]
+
+    def parameters(self):
+        return list(self.flat)
+
+    def __call__(self, x):
+        signal, at = list(x), 0
+        for depth, (fan_in, fan_out) in enumerate(zip(self.shape[:-1], self.shape[1:])):
+            layer = []
+            for _ in range(fan_out):
+                w, b = self.flat[at:at + fan_in], self.flat[at + fan_in]
+                at += fan_in + 1
+                z = sum((wi * si for wi, si in zip(w, signal)), b)
+                layer.append(z.tanh() if depth < len(self.shape) - 2 else z)
+            signal = layer
+        return signal if len(signal) > 1 else signal[0]
+''',
+    "train_mlp": '''
+def train_mlp(model, X, y, steps, lr):
+    history = []
+    for _ in range(steps):
+        loss = sum((-t * model(x) + 1).relu() for x, t in zip(X, y)) * (1.0 / len(y))
+        loss.backward()
+        history.append(float(loss.data))
+        for p in model.parameters():
+            p.data = p.data - lr * p.grad
+            p.grad = 0.0
+    return history
 ''',
 }
 

@@ -12,6 +12,20 @@ from grading_support import (
 
 ASSIGNMENT = "03_manual_backprop"
 
+#: The shared beginnings and ends of some wrong answers below (each differs in the lines between).
+SOFTMAX_LOSS_START = (
+    "import numpy as np\n"
+    "def softmax_loss(scores, labels):\n"
+    "    n = scores.shape[0]\n"
+    "    p = np.exp(scores - scores.max(axis=1, keepdims=True))\n"
+    "    p /= p.sum(axis=1, keepdims=True)\n"
+)
+RELU_NET_START = (
+    "def relu_net_loss_and_grads(params, X, labels):\n"
+    "    h_in, c1 = affine_forward(X, params['W1'], params['b1'])\n"
+)
+RELU_NET_RETURN = "    return loss, {'W1': dW1, 'b1': db1, 'W2': dW2, 'b2': db2}"
+
 WRONG_ANSWERS = [
     WrongAnswer(
         "affine_forward",
@@ -269,6 +283,104 @@ WRONG_ANSWERS = [
         "    return params, losses",
         "different seeds gave the same weights",
     ),
+
+    # relu_forward
+    WrongAnswer("relu_forward", "def relu_forward(x):\n    return x, x", "negative inputs must become 0"),
+    WrongAnswer("relu_forward", "import numpy as np\ndef relu_forward(x):\n    return np.abs(x), x",
+                "that is the absolute value"),
+    WrongAnswer(
+        "relu_forward",
+        "def relu_forward(x):\n    x[x < 0] = 0\n    return x, x",
+        "changed its input in place",
+    ),
+    WrongAnswer(
+        "relu_forward",
+        "import numpy as np\ndef relu_forward(x):\n    out = np.maximum(x, 0)\n    return out, out",
+        "cache must be the input x",
+    ),
+    # relu_backward
+    WrongAnswer("relu_backward", "def relu_backward(dout, cache):\n    return dout", "the gradient must be blocked"),
+    WrongAnswer("relu_backward", "def relu_backward(dout, cache):\n    return dout * (cache >= 0)",
+                "use x > 0, not x >= 0"),
+    WrongAnswer(
+        "relu_backward",
+        "import numpy as np\ndef relu_backward(dout, cache):\n    return dout * np.maximum(cache, 0)",
+        "that multiplies dout by relu(x)",
+    ),
+    WrongAnswer("relu_backward", "def relu_backward(dout, cache):\n    return (cache > 0).astype(float)",
+                "that is the local derivative alone"),
+    # softmax_loss
+    WrongAnswer(
+        "softmax_loss",
+        SOFTMAX_LOSS_START
+        + "    loss = -np.log(p[np.arange(n), labels]).mean()\n"
+        "    p[np.arange(n), labels] -= 1\n"
+        "    return loss, p",
+        "missing 1/N",
+    ),
+    WrongAnswer(
+        "softmax_loss",
+        SOFTMAX_LOSS_START
+        + "    loss = -np.log(p[np.arange(n), labels]).sum()\n"
+        "    p[np.arange(n), labels] -= 1\n"
+        "    return loss, p",
+        "not the sum: divide by N",
+    ),
+    WrongAnswer(
+        "softmax_loss",
+        SOFTMAX_LOSS_START
+        + "    loss = -np.log(p[np.arange(n), labels]).mean()\n"
+        "    return loss, p / n",
+        "subtract 1 at the true class",
+    ),
+    WrongAnswer(  # no max subtraction: exp overflows for large scores
+        "softmax_loss",
+        "import numpy as np\n"
+        "def softmax_loss(scores, labels):\n"
+        "    n = scores.shape[0]\n"
+        "    p = np.exp(scores)\n"
+        "    p = p / p.sum(axis=1, keepdims=True)\n"
+        "    loss = -np.log(p[np.arange(n), labels]).mean()\n"
+        "    d = p.copy()\n"
+        "    d[np.arange(n), labels] -= 1\n"
+        "    return loss, d / n",
+        "subtract each row's maximum",
+    ),
+    # relu_net_loss_and_grads
+    WrongAnswer(
+        "relu_net_loss_and_grads",
+        RELU_NET_START
+        + "    h, _ = relu_forward(h_in)\n"
+        "    scores, c2 = affine_forward(h, params['W2'], params['b2'])\n"
+        "    loss, dscores = softmax_loss(scores, labels)\n"
+        "    dh, dW2, db2 = affine_backward(dscores, c2)\n"
+        "    _, dW1, db1 = affine_backward(dh, c1)\n"
+        + RELU_NET_RETURN,
+        "the ReLU's backward pass is missing",
+    ),
+    WrongAnswer(
+        "relu_net_loss_and_grads",
+        RELU_NET_START
+        + "    h, r1 = relu_forward(h_in)\n"
+        "    scores, c2 = affine_forward(h, params['W2'], params['b2'])\n"
+        "    loss, dscores = softmax_loss(scores, labels)\n"
+        "    dscores = dscores / X.shape[0]\n"
+        "    dh, dW2, db2 = affine_backward(dscores, c2)\n"
+        "    _, dW1, db1 = affine_backward(relu_backward(dh, r1), c1)\n"
+        + RELU_NET_RETURN,
+        "the 1/N of the mean is applied twice",
+    ),
+    WrongAnswer(
+        "relu_net_loss_and_grads",
+        RELU_NET_START
+        + "    h, r1 = relu_forward(h_in)\n"
+        "    scores, _ = affine_forward(h, params['W2'], params['b2'])\n"
+        "    loss, dscores = softmax_loss(scores, labels)\n"
+        "    dh, dW2, db2 = affine_backward(dscores, (h_in, params['W2'], params['b2']))\n"
+        "    _, dW1, db1 = affine_backward(relu_backward(dh, r1), c1)\n"
+        + RELU_NET_RETURN,
+        "dW2 must use the ReLU's output",
+    ),
 ]
 
 
@@ -366,6 +478,45 @@ def train_xor(hidden=4, lr=1.0, epochs=5000, seed=0):
         history[epoch], grads = two_layer_loss_and_grads(params, inputs, targets)
         sgd_step(params, grads, lr)
     return params, history
+""",
+    "relu_forward": """
+import numpy as np
+
+def relu_forward(x):
+    return np.where(x > 0, x, 0.0), x
+""",
+    "relu_backward": """
+import numpy as np
+
+def relu_backward(dout, cache):
+    return np.where(np.greater(cache, 0), dout, 0.0)
+""",
+    "softmax_loss": """
+import numpy as np
+
+def softmax_loss(scores, labels):
+    count = len(labels)
+    top = scores.max(axis=1, keepdims=True)
+    log_norm = top[:, 0] + np.log(np.exp(scores - top).sum(axis=1))
+    picked = scores[np.arange(count), labels]
+    loss = float(np.mean(log_norm - picked))
+    onehot = np.zeros_like(scores)
+    onehot[np.arange(count), labels] = 1.0
+    return loss, (np.exp(scores - log_norm[:, None]) - onehot) / count
+""",
+    "relu_net_loss_and_grads": """
+import numpy as np
+
+def relu_net_loss_and_grads(params, X, labels):
+    # written out in full, without the layer functions
+    pre = np.dot(X, params["W1"]) + params["b1"]
+    active = pre > 0
+    hidden = pre * active
+    scores = np.dot(hidden, params["W2"]) + params["b2"]
+    loss, dscores = softmax_loss(scores, labels)
+    dpre = np.dot(dscores, params["W2"].T) * active
+    return loss, {"W2": np.einsum("nh,nc->hc", hidden, dscores), "b2": dscores.sum(axis=0),
+                  "W1": np.einsum("nd,nh->dh", X, dpre), "b1": dpre.sum(axis=0)}
 """,
 }
 

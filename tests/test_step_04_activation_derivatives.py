@@ -168,6 +168,75 @@ WRONG_ANSWERS = [
         "    return loss, (p - y) / (p * (1 - p))",
         "missing 1/n",
     ),
+
+    # softmax_backward
+    WrongAnswer(
+        "softmax_backward",
+        "def softmax_backward(dout, cache):\n    return dout * cache * (1 - cache)",
+        "that treats softmax as elementwise",
+    ),
+    WrongAnswer(
+        "softmax_backward",
+        "import numpy as np\n"
+        "def softmax_backward(dout, cache):\n"
+        "    return cache * (dout - np.sum(dout * cache))",
+        "each row on its own",
+    ),
+    WrongAnswer(
+        "softmax_backward",
+        "import numpy as np\n"
+        "def softmax_backward(dout, cache):\n"
+        "    return -cache * np.sum(dout * cache, axis=1, keepdims=True)",
+        "the diagonal term p * dout is missing",
+    ),
+    WrongAnswer(
+        "softmax_backward",
+        "def softmax_backward(dout, cache):\n    return dout * cache",
+        "the derivative of exp alone",
+    ),
+    # gelu_grad
+    WrongAnswer(
+        "gelu_grad",
+        "import numpy as np\n"
+        "def gelu_grad(z):\n"
+        "    return 0.5 * (1 + np.tanh(np.sqrt(2 / np.pi) * (z + 0.044715 * z**3)))",
+        "only half of the product rule",
+    ),
+    WrongAnswer(
+        "gelu_grad",
+        "import numpy as np\n"
+        "def gelu_grad(z):\n"
+        "    t = np.tanh(np.sqrt(2 / np.pi) * (z + 0.044715 * z**3))\n"
+        "    return 0.5 * (1 + t) + 0.5 * z * (1 - t**2)",
+        "the inner derivative du/dz is missing",
+    ),
+    WrongAnswer(
+        "gelu_grad",
+        "import numpy as np\n"
+        "def gelu_grad(z):\n"
+        "    c = np.sqrt(2 / np.pi)\n"
+        "    t = np.tanh(c * (z + 0.044715 * z**3))\n"
+        "    return 0.5 * (1 + t) + 0.5 * z * (1 - t**2) * c * (1 + 0.044715 * z**2)",
+        "the factor 3 is missing",
+    ),
+    WrongAnswer(
+        "gelu_grad",
+        "import math\nimport numpy as np\n"
+        "def gelu_grad(z):\n"
+        "    phi = 0.5 * (1 + np.vectorize(math.erf)(z / np.sqrt(2)))\n"
+        "    return phi + z * np.exp(-z**2 / 2) / np.sqrt(2 * np.pi)",
+        "derivative of the exact GELU",
+    ),
+    WrongAnswer(  # right on paper, but sech**2 through exp overflows: inf / inf at z = 1000
+        "gelu_grad",
+        "import numpy as np\n"
+        "def gelu_grad(z):\n"
+        "    c = np.sqrt(2 / np.pi)\n"
+        "    u = c * (z + 0.044715 * z**3)\n"
+        "    sech2 = 4 * np.exp(2 * u) / (np.exp(2 * u) + 1) ** 2\n"
+        "    return 0.5 * (1 + np.tanh(u)) + 0.5 * z * sech2 * c * (1 + 3 * 0.044715 * z**2)",
+        "rather than with exp",
+    ),
 ]
 
 
@@ -236,6 +305,28 @@ def binary_cross_entropy(p, y):
     elementwise = -(y * np.log(q) + (1 - y) * np.log1p(-q))
     dq = (-y / q + (1 - y) / (1 - q)) / q.size
     return elementwise.mean(), dq
+""",
+    "softmax_backward": """
+import numpy as np
+
+def softmax_backward(dout, cache):
+    # build each row's Jacobian diag(p) - p p^T and multiply by its transpose
+    rows = []
+    for p, g in zip(cache, dout):
+        jacobian = np.diag(p) - np.outer(p, p)
+        rows.append(jacobian.T @ g)
+    return np.stack(rows)
+""",
+    "gelu_grad": """
+import numpy as np
+
+def gelu_grad(z):
+    # GELU = z * sigmoid(2u): differentiate that form (sigmoid through tanh, no overflow)
+    z = np.asarray(z, dtype=float)
+    k = np.sqrt(2 / np.pi)
+    two_u = 2 * k * (z + 0.044715 * z**3)
+    s = 0.5 * (1 + np.tanh(0.5 * two_u))
+    return s + z * s * (1 - s) * 2 * k * (1 + 0.134145 * z**2)
 """,
 }
 
