@@ -76,7 +76,7 @@ def _check(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         if len(notebooks) > 1:
             print(f"[{number}/{len(notebooks)}] checking {notebook} ...", file=sys.stderr, flush=True)
-        report = grade_notebook(notebook, course.source_notebook(assignment_id), seed=args.seed)
+        report = grade_notebook(notebook, course.source_notebook(assignment_id), seed=args.seed, only=args.only)
         entry = _report_json(report, assignment_id)
         everything_passed &= entry["full_marks"]
         reports.append(entry)
@@ -149,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("notebooks", nargs="*", help="e.g. exercises/01_chain_rule/01_chain_rule.ipynb")
     check.add_argument("--all", action="store_true", help="check every exercise in exercises/")
     check.add_argument("--json", action="store_true", help="print a machine-readable report")
+    check.add_argument("--only", metavar="FUNCTION",
+                       help="check one function quickly: its tests and everything before them")
     check.add_argument("--seed", type=int, help="replay a failing hidden test: give every test the seed it reported")
     check.set_defaults(run=_check)
 

@@ -23,7 +23,7 @@ import nbformat
 from nbgrader.utils import determine_grade
 
 from . import cells, seeds
-from .course import CELL_TIMEOUT, GRADING_ENV, SUBMISSION_TIMEOUT
+from .course import CELL_TIMEOUT, GRADING_ENV, SUBMISSION_TIMEOUT, CourseError
 from .pipelines import restore_notebook
 from .problems import Problem
 
@@ -125,12 +125,21 @@ def invalid_notebook_problem(path: Path) -> Problem | None:
     return None
 
 
+def _after_last_test_of(notebook, answer: str) -> int:
+    tests = [i for i, cell in enumerate(notebook.cells)
+             if cells.is_test_cell(cell) and (cells.grade_id(cell) or "").startswith(f"test_{answer}")]
+    if not tests:
+        raise CourseError(f"the assignment has no tests of {answer!r}: give the name of one of its functions")
+    return tests[-1] + 1
+
+
 def grade_notebook(
     submission: Path,
     master: Path,
     *,
     student: str | None = None,
     seed: int | None = None,
+    only: str | None = None,
     in_process: bool = False,
     cell_timeout: int = CELL_TIMEOUT,
     submission_timeout: int = SUBMISSION_TIMEOUT,
@@ -140,7 +149,9 @@ def grade_notebook(
 
     ``student`` fixes the hidden tests' seeds (default: who is logged in, see
     :func:`autograder.seeds.learner_id`); ``seed`` gives every test cell that seed instead (a
-    replay). ``in_process`` runs the cells in this process (trusted answers only: the suite).
+    replay). ``only`` (an answer's grade id, e.g. ``dh_dx``) stops after that answer's last test:
+    a quick check of one function, with everything before it. ``in_process`` runs the cells in
+    this process (trusted answers only: the suite).
     ``executor_options`` set other traits of :class:`autograder.execute.HardenedExecute`.
     """
     report = Report(notebook=str(submission))
@@ -151,6 +162,8 @@ def grade_notebook(
     learner = nbformat.read(str(submission), as_version=4)
     master_cells = cells.master_from_notebook(master)
     notebook = restore_notebook(learner, master_cells)
+    if only:
+        notebook.cells = notebook.cells[: _after_last_test_of(notebook, only)]
     own = {"master": master_cells, "assignment": Path(master).stem,
            "student": seeds.learner_id() if student is None else student,
            "seed": seed if seed is not None else seeds.seed_from_env()}

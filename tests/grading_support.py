@@ -52,17 +52,21 @@ STUDENT = "suite"
 
 
 @cache
-def _grade_frozen(assignment_id: str, frozen_answers: tuple[tuple[str, str], ...], in_process: bool) -> Report:
+def _grade_frozen(assignment_id: str, frozen_answers: tuple[tuple[str, str], ...], in_process: bool,
+                  only: str | None) -> Report:
     notebook = with_answers(assignment_id, dict(frozen_answers))
     with tempfile.TemporaryDirectory(prefix="backprop-lab-answers-") as scratch:
         path = Path(scratch) / f"{assignment_id}.ipynb"
         nbformat.write(notebook, path)
-        return grade_notebook(path, course.source_notebook(assignment_id), student=STUDENT, in_process=in_process)
+        return grade_notebook(path, course.source_notebook(assignment_id), student=STUDENT, in_process=in_process,
+                              only=only)
 
 
-def grade_answers(assignment_id: str, answers: dict[str, str], in_process: bool = True) -> Report:
-    """Grade the exercise with ``answers`` (grade_id -> code); cached for identical inputs."""
-    return _grade_frozen(assignment_id, tuple(sorted(answers.items())), in_process)
+def grade_answers(assignment_id: str, answers: dict[str, str], in_process: bool = True,
+                  only: str | None = None) -> Report:
+    """Grade the exercise with ``answers`` (grade_id -> code); cached for identical inputs. ``only``
+    stops after the tests of that answer (what a wrong answer's test looks at)."""
+    return _grade_frozen(assignment_id, tuple(sorted(answers.items())), in_process, only)
 
 
 def solution_answers(assignment_id: str) -> dict[str, str]:
@@ -84,7 +88,7 @@ def assert_loses_points_with_message(assignment_id: str, wrong: WrongAnswer) -> 
     """The shared assertion behind every step's wrong-answer tests."""
     answers = solution_answers(assignment_id)
     answers[wrong.grade_id] = wrong.code
-    report = grade_answers(assignment_id, answers)
+    report = grade_answers(assignment_id, answers, only=wrong.grade_id)
     assert report.error is None, report.error
     own_tests = tests_of(report, wrong.grade_id)
     assert own_tests, f"no test cells named test_{wrong.grade_id}* in {assignment_id}"

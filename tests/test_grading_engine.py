@@ -140,3 +140,12 @@ def test_a_failing_hidden_test_names_its_seed_and_the_seed_replays_it(tmp_path):
     assert seeds.replay_hint(seed) in failed[0].message
     replayed = _grade(path, "01_chain_rule", seed=seed).result("test_dh_dx_hidden")
     assert replayed.message == failed[0].message
+
+
+def test_only_checks_one_function_and_what_comes_before_it():
+    report = _grade(course.solution_notebook("01_chain_rule"), "01_chain_rule", only="dh_dx")
+    assert [r.grade_id for r in report.results] == [
+        "test_compose_derivative", "test_compose_derivative_hidden", "test_dh_dx", "test_dh_dx_hidden"]
+    assert report.score == report.max_score
+    with pytest.raises(course.CourseError, match="no tests of 'dh_dz'"):
+        _grade(course.solution_notebook("01_chain_rule"), "01_chain_rule", only="dh_dz")
