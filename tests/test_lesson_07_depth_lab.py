@@ -29,15 +29,15 @@ def test_moving_the_depth_slider_redraws_both_panels(lab):
     after = lab.plotted_data()
     assert len(after["layer"]) == 30 and len(before["layer"]) == 10
     assert not np.allclose(after["grad_norm"][-10:], before["grad_norm"], equal_nan=True)
-    assert lab.image.value != image_before, "the displayed PNG must be re-rendered"
+    assert lab.image.value != image_before, "the displayed picture must be re-rendered"
     assert len(after["loss"]) > 0 and lab.verdict is lab.report.verdict
 
 
 def test_changing_the_activation_changes_the_plotted_norms(lab):
     _set(lab, depth=20, activation="sigmoid", init="xavier", residual=False)
-    sigmoid = lab.grad_line.get_ydata().copy()
+    sigmoid = lab.plotted_data()["grad_norm"].copy()
     lab.dropdowns["activation"].value = "tanh"
-    assert not np.allclose(lab.grad_line.get_ydata(), sigmoid, equal_nan=True)
+    assert not np.allclose(lab.plotted_data()["grad_norm"], sigmoid, equal_nan=True)
 
 
 def test_sigmoid_with_naive_init_at_depth_30_is_reported_as_vanishing(lab):
@@ -67,8 +67,8 @@ def test_exploding_settings_are_reported_and_plotted_sanely(lab):
     relu = _set(lab, depth=50, activation="relu", init="naive", width=64)
     assert relu.verdict.kind == "exploding"
     assert np.isnan(relu.losses).any(), "the SGD run overflows: the loss panel must mark it"
-    assert len(lab.diverged_mark.get_xdata()) == 1
-    low, high = lab.loss_axes.get_ylim()
+    assert len(lab.loss_axes.series["overflowed"].x) == 1
+    low, high = lab.loss_axes.ylim
     assert np.isfinite([low, high]).all() and 0 < low < high
     _set(lab, width=32)
 
@@ -91,9 +91,10 @@ def test_diagnose_handles_zeros_and_overflow():
 
 def test_zero_gradients_are_marked_not_dropped(lab):
     lab._draw_gradients(np.array([0.0, 1.0, np.inf, 2.0]))
-    xs, ys = lab.gap_marks.get_data()
+    gaps = lab.grad_axes.series["gaps"]
+    xs, ys = gaps.x, gaps.y
     assert list(xs) == [1, 3]
-    low, high = lab.grad_axes.get_ylim()
+    low, high = lab.grad_axes.ylim
     assert ys[0] == low and ys[1] == high
     lab.update()
 
