@@ -166,8 +166,8 @@ class AutogradLab(Lab):
         head = (f"backward() call {self.calls} since the last zero_grad(), showing {step} of {len(self.writes)} "
                 f"writes (order: {order}). ")
         if self.calls > 1:
-            return head + (f"<b style='color:#cf222e'>.grad accumulates: this call brings it to {self.calls} × the gradient; "
-                           "call optimizer.zero_grad() before each backward()</b>")
+            return head + ("<b style='color:#cf222e'>.grad accumulates: this call brings it to "
+                           f"{self.calls} × the gradient; call optimizer.zero_grad() before each backward()</b>")
         return head + "<b style='color:#1a7f37'>.grad holds exactly one gradient</b>"
 
     def plotted_data(self) -> dict[str, np.ndarray]:

@@ -356,10 +356,10 @@ class DepthLab(Lab):
         data = {"layer": grad.x, "grad_norm": grad.y, "step": loss.x, "loss": loss.y,
                 "update_ratio": self.ratio_axes.series["update_ratio"].y,
                 "inactive_share": self.inactive_axes.series["inactive"].y}
-        for name, series in {**self.activation_axes.series, **self.gradient_axes.series}.items():
-            kind = "activation" if name in self.activation_axes.series else "gradient"
-            data[f"{kind}_bins"] = series.x
-            data[f"{kind}_hist_{name.removeprefix('layer ')}"] = series.y
+        for kind, axes in (("activation", self.activation_axes), ("gradient", self.gradient_axes)):
+            for name, series in axes.series.items():
+                data[f"{kind}_bins"] = series.x
+                data[f"{kind}_hist_{name.removeprefix('layer ')}"] = series.y
         return data
 
     def _draw_gradients(self, norms: np.ndarray) -> None:

@@ -115,3 +115,14 @@ def test_the_reference_network_matches_its_numeric_gradients():
         for name, value in params.items():
             numeric = numerical_gradient(lambda _, output=output: mlp.loss(params, X, y, output), value, h=1e-6)
             assert np.allclose(grads[name], numeric, rtol=1e-6, atol=1e-9), (output, name)
+
+
+@pytest.mark.parametrize("output", ["linear", "sigmoid"])
+@pytest.mark.parametrize("rate", [1e-3, 0.2, 3.0, 10.0])
+def test_the_labs_training_loop_is_mlp_train_to_the_last_bit(output, rate):
+    params, losses = run(rate, 400, 4, 1, output)
+    reference = mlp.init_params(hidden=4, seed=1)
+    start, _ = mlp.loss_and_grads(reference, mlp.XOR_X, mlp.XOR_Y, output)
+    expected = mlp.train(reference, mlp.XOR_X, mlp.XOR_Y, rate, 400, output, stop_above=1e3 * start)
+    assert np.array_equal(losses, expected)
+    assert all(np.array_equal(params[name], reference[name]) for name in mlp.PARAM_NAMES)

@@ -4,9 +4,10 @@ within an order of magnitude, residual connections carry gradients through sigmo
 
 import numpy as np
 import pytest
+import torch
 
 from backprop_lab import deep_nets
-from backprop_lab.depth_lab import DepthLab, diagnose
+from backprop_lab.depth_lab import DepthLab, diagnose, run_experiment
 
 
 def _set(lab, **settings):
@@ -152,3 +153,81 @@ def test_residual_identity_path_keeps_gradients_from_vanishing():
     plain = _norms(30, "sigmoid", "xavier")
     residual = _norms(30, "sigmoid", "xavier", residual=True)
     assert residual[0] / residual[-1] > 1e10 * plain[0] / plain[-1]
+
+
+# --- the diagnostics panels, each against an independent computation ---------------------------
+
+
+def _reference(depth, activation, init, residual=False, width=32, clip=False):
+    """The lab's network and data, rebuilt, and what deep_nets computes on them."""
+    rng = np.random.default_rng(0)
+    X, y = deep_nets.regression_task(32, width, rng)
+    weights = deep_nets.network_weights(depth, width, init, rng, residual)
+    return X, y, weights
+
+
+@pytest.mark.parametrize("activation", deep_nets.ACTIVATIONS)
+@pytest.mark.parametrize(("residual", "clip"), [(False, False), (True, False), (False, True)])
+def test_the_labs_single_loop_gives_the_reference_norms_and_losses(activation, residual, clip):
+    report = run_experiment(20, activation, "naive", residual=residual, width=16, clip=clip)
+    X, y, weights = _reference(20, activation, "naive", residual, width=16)
+    assert np.allclose(report.norms, deep_nets.layer_grad_norms(weights, X, y, activation, residual),
+                       rtol=1e-12, equal_nan=True)
+    losses = deep_nets.train_sgd(weights, X, y, activation, lr=0.02, steps=30, residual=residual,
+                                 max_norm=1.0 if clip else None)
+    assert np.allclose(report.losses, losses, rtol=1e-10, equal_nan=True)
+
+
+@pytest.mark.parametrize(("activation", "init"), [("tanh", "naive"), ("sigmoid", "xavier"), ("relu", "he")])
+def test_histograms_inactive_share_and_update_ratio_match_an_independent_forward_pass(lab, activation, init):
+    _set(lab, depth=12, width=32, activation=activation, init=init, residual=False, clip=False)
+    X, y, weights = _reference(12, activation, init)
+    # Forward by hand, keeping every hidden layer's output, and the gradients by autograd in torch.
+    h = torch.tensor(X)
+    outputs = []
+    act = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}[activation]
+    params = [torch.tensor(W, requires_grad=True) for W in weights]
+    for W in params[:-1]:
+        h = act(h @ W)
+        h.retain_grad()
+        outputs.append(h)
+    torch.mean((h @ params[-1] - torch.tensor(y)) ** 2).backward()
+    drawn = lab.plotted_data()
+
+    slope = {"tanh": lambda a: 1 - a**2, "sigmoid": lambda a: a * (1 - a)}
+    for layer, a in enumerate(outputs, start=1):
+        a = a.detach().numpy()
+        share = np.mean(~np.any(a > 0, axis=0)) if activation == "relu" else np.mean(slope[activation](a) < 0.03)
+        assert drawn["inactive_share"][layer - 1] == pytest.approx(share), layer
+    ratios = [np.std(0.02 * W.grad.numpy()) / np.std(W.detach().numpy()) for W in params]
+    assert np.allclose(drawn["update_ratio"], ratios, rtol=1e-9)
+
+    layers = [int(key.rsplit("_", 1)[1]) for key in drawn if key.startswith("activation_hist_")]
+    assert layers[0] == 1 and layers[-1] == 11 and len(layers) == 5
+    edges_a = _edges(drawn["activation_bins"])
+    edges_g = _edges(drawn["gradient_bins"])
+    for layer in layers:
+        a = outputs[layer - 1].detach().numpy().ravel()
+        counts, _ = np.histogram(np.clip(a, edges_a[0], edges_a[-1]), bins=edges_a)
+        assert np.allclose(drawn[f"activation_hist_{layer}"], counts / a.size), layer
+        g = np.abs(outputs[layer - 1].grad.numpy().ravel())
+        logs = np.log10(g[g > 0])
+        counts, _ = np.histogram(np.clip(logs, edges_g[0], edges_g[-1]), bins=edges_g)
+        assert np.allclose(drawn[f"gradient_hist_{layer}"], counts / logs.size), layer
+
+
+def _edges(centres):
+    step = centres[1] - centres[0]
+    return np.append(centres - step / 2, centres[-1] + step / 2)
+
+
+def test_the_diagnostics_tell_the_textbook_stories(lab):
+    report = _set(lab, depth=20, width=32, activation="sigmoid", init="naive", residual=False, clip=False)
+    assert report.inactive_share.mean() > 0.3, "N(0, 1) weights push sigmoid units into their flat tails"
+    early, late = report.update_ratio[0], report.update_ratio[-1]
+    assert early < 1e-3 * late, "layers near the input barely move: the update ratio shows the vanishing"
+    healthy = _set(lab, activation="tanh", init="xavier")
+    assert healthy.inactive_share.max() < 0.2
+    relu = _set(lab, activation="relu", init="small")
+    assert "dead units" in lab.inactive_axes.title and relu.inactive_share.size == 19
+    _set(lab, activation="sigmoid", init="naive", depth=10)
