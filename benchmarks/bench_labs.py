@@ -10,7 +10,8 @@ Browser side: JupyterLab in Chromium (Playwright, the browser tests' server and 
 notebook holding every lab at the same settings. For each lab its first slider is moved with the
 keyboard 20 times (right, left, ...), or, for the activation explorer, its toggle buttons are
 clicked; each move is timed in the page, from the keydown (or pointerdown) to the first
-animation frame after the new picture has been decoded. The kernel is left idle between moves. Without Chromium or playwright the browser column says why it is missing.
+animation frame after the new picture has been decoded. The kernel is left idle between moves.
+Without Chromium or playwright the browser column says why it is missing.
 
 ``python -m benchmarks labs`` runs this alone.
 """
