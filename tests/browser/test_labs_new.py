@@ -46,6 +46,18 @@ def svg_of(cell) -> str:
     return urllib.parse.unquote(cell.evaluate(_SVG_TEXT_JS))
 
 
+def change(page, cell, what: str, action) -> str:
+    """Do ``action()`` and wait for the lab's new picture; returns the status line then."""
+    before = lab.figure_of(cell)
+    action()
+    lab.wait_for_new_figure(page, cell, before, what)
+    return status_of(cell)
+
+
+def pick(cell, label: str):
+    return lambda: cell.locator(f"{lab.DROPDOWN} select").first.select_option(label=label)
+
+
 def status_of(cell) -> str:
     return cell.locator(".jp-Cell-outputArea .widget-html-content").last.inner_text()
 
@@ -62,21 +74,16 @@ def test_gradient_check_lab_moves_h_and_injects_a_bug(page, lab_server, console)
     assert "fails for W1, b1" in status_of(cell), "the lab opens on the planted missing transpose"
     assert "W1" in svg_of(cell) and "forward difference" in svg_of(cell)
 
-    before = lab.figure_of(cell)
-    how = lab.move_slider_with_keyboard(page, cell.locator(lab.SLIDER).first)
-    lab.wait_for_new_figure(page, cell, before, f"moving h with {how}")
-    assert re.search(r"h = 2e-05|h = 6e-06", status_of(cell)), status_of(cell)
+    status = change(page, cell, "moving h with the keyboard",
+                    lambda: lab.move_slider_with_keyboard(page, cell.locator(lab.SLIDER).first))
+    assert re.search(r"h = 2e-05|h = 6e-06", status), status
 
-    before = lab.figure_of(cell)
-    cell.locator(f"{lab.DROPDOWN} select").select_option(label="correct backward pass")
-    lab.wait_for_new_figure(page, cell, before, "choosing the correct backward pass")
-    assert "passes for every parameter" in status_of(cell)
+    status = change(page, cell, "choosing the correct backward pass", pick(cell, "correct backward pass"))
+    assert "passes for every parameter" in status
     save_screenshot(page, "05-gradcheck-lab-correct")
 
-    before = lab.figure_of(cell)
-    cell.locator(f"{lab.DROPDOWN} select").select_option(label="bug: db2 averaged, not summed")
-    lab.wait_for_new_figure(page, cell, before, "injecting the db2 bug")
-    assert "fails for b2" in status_of(cell)
+    status = change(page, cell, "injecting the db2 bug", pick(cell, "bug: db2 averaged, not summed"))
+    assert "fails for b2" in status
     save_screenshot(page, "05-gradcheck-lab-after")
     assert_clean(panel, console, "lesson 05's lab")
 
@@ -89,24 +96,19 @@ def test_autograd_lab_steps_through_backward_and_accumulates(page, lab_server, c
     slider = cell.locator(lab.SLIDER).first
     handle = slider.locator(".noUi-handle").first
     for expected in (3, 2):
-        before = lab.figure_of(cell)
         handle.focus()
-        page.keyboard.press("ArrowLeft")
-        lab.wait_for_new_figure(page, cell, before, "stepping back through backward()")
-        assert f"showing {expected} of 4 writes" in status_of(cell)
+        status = change(page, cell, "stepping back through backward()", lambda: page.keyboard.press("ArrowLeft"))
+        assert f"showing {expected} of 4 writes" in status
     assert "None" in svg_of(cell), "parameters not yet reached show .grad = None"
     save_screenshot(page, "06-autograd-lab-halfway")
 
-    before = lab.figure_of(cell)
-    cell.get_by_role("button", name="loss.backward()").click()
-    lab.wait_for_new_figure(page, cell, before, "calling backward() a second time")
-    assert "accumulates" in status_of(cell) and "2 ×" in status_of(cell)
+    status = change(page, cell, "calling backward() a second time",
+                    cell.get_by_role("button", name="loss.backward()").click)
+    assert "accumulates" in status and "2 ×" in status
     save_screenshot(page, "06-autograd-lab-accumulated")
 
-    before = lab.figure_of(cell)
-    cell.get_by_role("button", name="optimizer.zero_grad()").click()
-    lab.wait_for_new_figure(page, cell, before, "zero_grad()")
-    assert "None" in status_of(cell)
+    status = change(page, cell, "zero_grad()", cell.get_by_role("button", name="optimizer.zero_grad()").click)
+    assert "None" in status
     save_screenshot(page, "06-autograd-lab-after")
     assert_clean(panel, console, "lesson 06's lab")
 
@@ -119,13 +121,9 @@ def test_depth_lab_draws_its_diagnostics(page, lab_server, console):
         assert title in svg, f"the depth lab should draw {title!r}"
     save_screenshot(page, "07-depth-lab-diagnostics-before")
 
-    before = lab.figure_of(cell)
-    cell.locator(f"{lab.DROPDOWN} select").first.select_option(label="relu")
-    lab.wait_for_new_figure(page, cell, before, "choosing relu")
+    change(page, cell, "choosing relu", pick(cell, "relu"))
     assert "dead units" in svg_of(cell)
-
-    before = lab.figure_of(cell)
-    lab.move_slider_with_mouse(page, cell.locator(lab.SLIDER).first)
-    lab.wait_for_new_figure(page, cell, before, "dragging the depth slider")
+    depth = cell.locator(lab.SLIDER).first
+    change(page, cell, "dragging the depth slider", lambda: lab.move_slider_with_mouse(page, depth))
     save_screenshot(page, "07-depth-lab-diagnostics-after")
     assert_clean(panel, console, "lesson 07's lab")
