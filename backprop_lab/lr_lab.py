@@ -249,13 +249,12 @@ class LearningRateLab(Lab):
             last_finite = shown[finite][-1] if finite.any() else 1.0
             axes.markers("stop", [len(losses) - 1], [last_finite], colour=VERDICT_COLOURS["diverged"], size=6)
         axes.hline("converged", CONVERGED_LOSS, colour="#808080", dash="2,3")
-        axes.text(0.99, 0.0, "", anchor="end")
         visible = shown[np.isfinite(shown)]
         low = min(visible.min(), CONVERGED_LOSS) if visible.size else CONVERGED_LOSS
         high = max(visible.max(), 1.0) if visible.size else 1.0
         axes.set_limits((0, epochs), (low / 2, high * 2))
-        axes.texts[-1] = (0.99, float(np.log10(CONVERGED_LOSS / (low / 2)) / np.log10(4 * high / low)) + 0.03,
-                          "converged below this", {"size": 9, "colour": "#666", "anchor": "end", "box": False})
+        height = float(np.log10(CONVERGED_LOSS / (low / 2)) / np.log10(4 * high / low))  # of the axis, log scale
+        axes.text(0.99, height + 0.03, "converged below this", size=9, colour="#666", anchor="end")
 
     def _draw_boundary(self, params: dict, output: str, verdict: Verdict) -> None:
         axes = self.boundary_axes
