@@ -92,6 +92,7 @@ def log_ticks(low: float, high: float, count: int = 6) -> list[float]:
     """Powers of ten inside [low, high], at most ``count`` of them (every k-th decade)."""
     first, last = math.ceil(math.log10(low) - 1e-9), math.floor(math.log10(high) + 1e-9)
     every = max(1, math.ceil((last - first + 1) / count))
+    first = math.ceil(first / every) * every  # 1e-40, 1e-26 ... would read oddly: multiples of the step
     return [10.0**e for e in range(first, last + 1, every)]
 
 
