@@ -6,16 +6,19 @@ In a lesson::
 
     DepthLab()
 
-Controls: depth (1 to 50), width, activation, initialisation, residual connections and
-gradient clipping (which affects only the training run). Every
-change recomputes, on a small synthetic regression task, the norm of dL/dW for every layer
-(left panel, log scale) and a short run of SGD (right panel), and summarises the result in a
-status line ("gradients vanish: layer 1 gets 2e-05 of the last layer's norm").
+Controls: depth (1 to 50), width, activation, initialisation, residual connections, batch
+normalisation (over the batch, before every hidden activation, no learned scale or shift) and
+gradient clipping (which affects only the training run). Every change recomputes, on a small
+synthetic regression task, the norm of dL/dW for every layer (log scale), a short run of SGD,
+the update-to-data ratio of the first step per layer, and at initialisation histograms of a
+few layers' activations and gradients and the share of saturated (or dead) units per layer. A
+status line summarises it ("gradients vanish: layer 1 gets 2e-05 of the last layer's norm").
+The browser draws the six panels from SVG the lab writes (:mod:`backprop_lab.svgfig`).
 
 Tests drive it without a browser: set ``lab.sliders["depth"].value``, ``lab.dropdowns[...]`` or
-``lab.toggles["residual"]`` / ``["clip"]``, then read ``lab.report`` (the numbers), ``lab.status.value`` and the
-artists of ``lab.figure``; :meth:`DepthLab.plotted_data` gives the drawn curves (the lab follows
-:class:`backprop_lab.lab.Lab`).
+``lab.toggles["residual"]`` / ``["clip"]`` / ``["batch_norm"]``, then read ``lab.report`` (the
+numbers), ``lab.status.value`` and :meth:`DepthLab.plotted_data` (the drawn curves; the lab
+follows :class:`backprop_lab.lab.Lab`).
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ STEPS = 30
 LEARNING_RATE = 0.02
 #: The global-norm threshold used when the lab's "clip gradients" box is ticked.
 CLIP_NORM = 1.0
+#: Added to the batch variance before the square root, as torch.nn.BatchNorm1d does.
+BATCH_NORM_EPS = 1e-5
 
 INIT_LABELS = {
     "naive N(0, 1)": "naive",
@@ -94,12 +99,15 @@ def update_to_data_ratio(step: np.ndarray, W: np.ndarray) -> float:
     return float(np.std(step) / np.std(W))
 
 
-def _profile_and_train(weights, X, y, activation, residual, lr, steps, max_norm):
+def _profile_and_train(weights, X, y, activation, residual, lr, steps, max_norm, batch_norm=False):
     """The lab's whole computation in one loop: the same numbers as ``deep_nets.layer_grad_norms``
     (step 0) and ``deep_nets.train_sgd``, plus what the diagnostics need from step 0.
 
     The reference functions build a cache object per layer and go through the general
     ``activate``; this loop is their arithmetic with nothing else (the suite checks both agree).
+    With ``batch_norm`` every hidden layer normalises its pre-activations over the batch
+    (no learned scale or shift, as ``torch.nn.BatchNorm1d(affine=False)`` in training mode,
+    against which the suite checks it).
     """
     weights = [W.copy() for W in weights]
     last = len(weights) - 1
@@ -115,8 +123,13 @@ def _profile_and_train(weights, X, y, activation, residual, lr, steps, max_norm)
             if index == last:
                 h = z
             else:
+                inverse_std = None
+                if batch_norm:
+                    centred = z - z.mean(axis=0)
+                    inverse_std = 1.0 / np.sqrt(np.mean(centred**2, axis=0) + BATCH_NORM_EPS)
+                    z = centred * inverse_std
                 a = act(z)
-                outputs.append((z, a))
+                outputs.append((z, a, inverse_std))
                 h = h + a if skips[index] else a
         diff = h - y
         loss = float(np.mean(diff**2))
@@ -131,15 +144,17 @@ def _profile_and_train(weights, X, y, activation, residual, lr, steps, max_norm)
                 dz = upstream
             else:
                 activation_grads[index] = upstream
-                z, a = outputs[index]
+                z, a, inverse_std = outputs[index]
                 dz = upstream * slope(z, a)
+                if inverse_std is not None:  # back through the normalisation; z is the normalised value
+                    dz = inverse_std * (dz - dz.mean(axis=0) - z * np.mean(dz * z, axis=0))
             grads[index] = inputs[index].T @ dz
             if index == 0:
                 break  # nothing flows into the input
             downstream = dz @ weights[index].T
             upstream = upstream + downstream if skips[index] else downstream
         if first is None:
-            first = ([np.sqrt(np.sum(g**2)) for g in grads], [a for _, a in outputs], activation_grads, list(weights))
+            first = ([np.sqrt(np.sum(g**2)) for g in grads], [a for _, a, _ in outputs], activation_grads)
         if step >= steps or not np.isfinite(loss):
             break
         losses[step] = loss
@@ -149,7 +164,7 @@ def _profile_and_train(weights, X, y, activation, residual, lr, steps, max_norm)
             ratios = [update_to_data_ratio(lr * g, W) for g, W in zip(grads, weights, strict=True)]
         for W, g in zip(weights, grads, strict=True):
             W -= lr * g
-    norms, activations, activation_grads, _ = first
+    norms, activations, activation_grads = first
     if steps == 0 or not np.isfinite(losses[0]):
         ratios = [np.nan] * len(weights)
     return np.array(norms), losses, activations, activation_grads, np.array(ratios)
@@ -193,6 +208,7 @@ def run_experiment(
     seed: int = 0,
     steps: int = STEPS,
     lr: float = LEARNING_RATE,
+    batch_norm: bool = False,
 ) -> DepthReport:
     """Per-layer gradient norms at initialisation, the diagnostics, and a short SGD run, for one setting."""
     rng = np.random.default_rng(seed)
@@ -201,7 +217,7 @@ def run_experiment(
     max_norm = CLIP_NORM if clip else None
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         norms, losses, activations, activation_grads, ratios = _profile_and_train(
-            weights, X, y, activation, residual, lr, steps, max_norm)
+            weights, X, y, activation, residual, lr, steps, max_norm, batch_norm)
         shares = np.array([inactive_share(a, activation) for a in activations])
     return DepthReport(norms, losses, float(np.mean((y - y.mean()) ** 2)), diagnose(norms), activations,
                        activation_grads, shares, ratios)
@@ -291,6 +307,7 @@ class DepthLab(Lab):
         width: int = 32,
         clip: bool = False,
         seed: int = 0,
+        batch_norm: bool = False,
     ) -> None:
         super().__init__(SvgFigure(1000, 560))
         self.seed = seed
@@ -306,6 +323,7 @@ class DepthLab(Lab):
         self.toggles = {
             "residual": widgets.Checkbox(residual, description="residual connections"),
             "clip": widgets.Checkbox(clip, description=f"clip gradients (global norm {CLIP_NORM:g})"),
+            "batch_norm": widgets.Checkbox(batch_norm, description="batch normalisation"),
         }
         self._build_figure()
         self.report: DepthReport | None = None
@@ -434,6 +452,7 @@ class DepthLab(Lab):
             axes.text(0.03, 0.92, f"mean {shares.mean():.0%}", anchor="start", size=10)
 
     def rows(self) -> list[widgets.Widget]:
-        top = widgets.HBox([self.sliders["depth"], self.sliders["width"], self.toggles["residual"]])
+        top = widgets.HBox([self.sliders["depth"], self.sliders["width"], self.toggles["residual"],
+                            self.toggles["batch_norm"]])
         middle = widgets.HBox([self.dropdowns["activation"], self.dropdowns["init"], self.toggles["clip"]])
         return [top, middle, self.status]

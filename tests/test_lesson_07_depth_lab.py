@@ -231,3 +231,49 @@ def test_the_diagnostics_tell_the_textbook_stories(lab):
     relu = _set(lab, activation="relu", init="small")
     assert "dead units" in lab.inactive_axes.title and relu.inactive_share.size == 19
     _set(lab, activation="sigmoid", init="naive", depth=10)
+
+
+def _torch_batch_norm_run(depth, activation, init, residual, width=16, steps=30, lr=0.02):
+    """The lab's network with torch.nn.BatchNorm1d(affine=False) before every hidden activation:
+    gradient norms at initialisation and the losses of plain SGD, by autograd."""
+    X, y, weights = _reference(depth, activation, init, residual, width)
+    params = [torch.tensor(W, requires_grad=True) for W in weights]
+    norm = torch.nn.BatchNorm1d(width, affine=False, track_running_stats=False).double()
+    act = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}[activation]
+    losses, norms = [], None
+    for _ in range(steps):
+        h = torch.tensor(X)
+        for W in params[:-1]:
+            a = act(norm(h @ W))
+            h = h + a if residual else a
+        loss = torch.mean((h @ params[-1] - torch.tensor(y)) ** 2)
+        losses.append(loss.item())
+        loss.backward()
+        if norms is None:
+            norms = [W.grad.norm().item() for W in params]
+        with torch.no_grad():
+            for W in params:
+                W -= lr * W.grad
+                W.grad = None
+    return np.array(norms), np.array(losses)
+
+
+@pytest.mark.parametrize(("activation", "init", "residual"),
+                         [("sigmoid", "naive", False), ("relu", "he", True), ("tanh", "small", False)])
+def test_batch_normalisation_matches_torch_batchnorm(activation, init, residual):
+    report = run_experiment(12, activation, init, residual=residual, width=16, batch_norm=True)
+    norms, losses = _torch_batch_norm_run(12, activation, init, residual)
+    assert np.allclose(report.norms, norms, rtol=1e-8)
+    # The first ten steps: a run that blows up (ReLU, residual) amplifies rounding differences later.
+    assert np.allclose(report.losses[:10], losses[:10], rtol=1e-8)
+
+
+def test_batch_normalisation_rescues_a_badly_initialised_sigmoid_network(lab):
+    for init in ("small", "naive"):  # weights far too small, and far too large
+        plain = _set(lab, depth=20, width=32, activation="sigmoid", init=init, residual=False, clip=False,
+                     batch_norm=False)
+        normalised = _set(lab, batch_norm=True)
+        assert plain.verdict.kind == "vanishing" and normalised.verdict.kind == "healthy", normalised.verdict
+        assert normalised.inactive_share.max() < 0.05, "normalised units sit in the sigmoid's useful middle"
+    assert plain.inactive_share.mean() > 0.3
+    _set(lab, batch_norm=False, init="naive", depth=10)
