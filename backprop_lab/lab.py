@@ -4,15 +4,21 @@ A lab (:class:`Lab`) has
 
 * ``controls()``: the widgets a learner uses (sliders, dropdowns, buttons, a text box);
 * ``update()``: recompute and redraw after a control changed (every control calls it);
-* ``figure``: a matplotlib :class:`~matplotlib.figure.Figure` outside pyplot, and
+* ``figure``: a matplotlib :class:`~matplotlib.figure.Figure` outside pyplot, or a
+  :class:`backprop_lab.svgfig.SvgFigure` that the browser draws; and
   ``plotted_data()``: what it draws now, as a dict of named arrays (what a test reads);
-* ``render_png()``: the figure as PNG bytes, which ``image`` (an ``ipywidgets.Image``) shows;
+* ``render()``: the picture as bytes, which ``image`` (an ``ipywidgets.Image``) shows: a PNG
+  for a matplotlib figure (``render_png()``), SVG for an ``SvgFigure`` (``render_svg()``).
+  A lab that must answer within 50 ms draws SVG: the kernel writes a few kilobytes of
+  coordinates in about a millisecond and the browser paints them, where matplotlib takes
+  30-60 ms to lay out and rasterise a PNG;
 * ``status``: an HTML line that says what the figure means;
 * ``widget()``: the controls, the status line and the image in one box; Jupyter displays the
   lab itself through it (``_repr_mimebundle_``).
 
 Everything is testable without a browser: set a control's ``value`` (or ``click()`` a button),
-then read ``plotted_data()``, ``status.value``, ``image.value`` or the figure's artists.
+then read ``plotted_data()``, ``status.value``, ``image.value`` or the figure's artists (the
+series of an ``SvgFigure``'s panels).
 
 A subclass builds its figure and controls, calls ``super().__init__(figure)`` first, wires its
 controls with :meth:`Lab.watch`, implements :meth:`Lab.draw` and :meth:`Lab.plotted_data`, and
@@ -28,6 +34,8 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+
+from .svgfig import SvgFigure
 
 #: The colour of each kind of verdict a lab can give (good news green, trouble red).
 VERDICT_COLOURS = {
@@ -80,15 +88,20 @@ class Widget:
 
 
 class Lab(Widget):
-    """An interactive figure: controls, ``update()``, ``plotted_data()``, ``render_png()``, ``widget()``."""
+    """An interactive figure: controls, ``update()``, ``plotted_data()``, ``render()``, ``widget()``."""
 
     #: Resolution of the PNG the lab shows; None: the figure's own dpi.
     png_dpi: float | None = 90
 
-    def __init__(self, figure: Figure) -> None:
+    def __init__(self, figure: Figure | SvgFigure) -> None:
         self.figure = figure  # not pyplot: Jupyter must not show it a second time
         self.status = widgets.HTML()
-        self.image = widgets.Image(format="png")
+        self.image = widgets.Image(format=self.image_format)
+
+    @property
+    def image_format(self) -> str:
+        """What ``render()`` returns and ``image`` shows: "svg+xml" for an SvgFigure, else "png"."""
+        return "svg+xml" if isinstance(self.figure, SvgFigure) else "png"
 
     # --- what a subclass provides ------------------------------------------------------
 
@@ -118,7 +131,15 @@ class Lab(Widget):
     def update(self) -> None:
         """Recompute and redraw, then show the new picture."""
         self.draw()
-        self.image.value = self.render_png()
+        self.image.value = self.render()
+
+    def render(self) -> bytes:
+        """The picture the lab shows now, in ``image_format``."""
+        return self.render_svg() if isinstance(self.figure, SvgFigure) else self.render_png()
+
+    def render_svg(self) -> bytes:
+        """An SvgFigure as SVG bytes (the browser draws it)."""
+        return self.figure.render()
 
     def render_png(self) -> bytes:
         """The figure as PNG bytes, as the lab shows it (fast compression: a redraw waits on it)."""
@@ -128,6 +149,8 @@ class Lab(Widget):
 
     def axes_limits(self) -> list[tuple[float, float]]:
         """The x and y limits of every panel, as drawn now."""
+        if isinstance(self.figure, SvgFigure):
+            return [limits for panel in self.figure.panels for limits in (panel.xlim, panel.ylim)]
         return [limits for ax in self.figure.axes for limits in (ax.get_xlim(), ax.get_ylim())]
 
     def widget(self) -> widgets.VBox:

@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 
 from . import mlp
 from .lab import VERDICT_COLOURS, Lab, Verdict, plain_log_ticks
+from .svgfig import SvgFigure
 
 #: A run has converged once its final loss is below this (every XOR point is then on its side).
 CONVERGED_LOSS = 0.01
@@ -61,11 +62,43 @@ def diagnose(losses: np.ndarray, epochs: int) -> Verdict:
 
 
 def run(lr: float, epochs: int, hidden: int, seed: int, output: str) -> tuple[dict, np.ndarray]:
-    """Train a fresh network on XOR; returns the final parameters and the loss history."""
+    """Train a fresh network on XOR; returns the final parameters and the loss history.
+
+    The same arithmetic as ``mlp.train`` (the suite checks they agree to the last bit), written
+    as one loop over local arrays: the lab retrains on every slider move and must answer fast.
+    """
     params = mlp.init_params(hidden=hidden, seed=seed)
     start, _ = mlp.loss_and_grads(params, mlp.XOR_X, mlp.XOR_Y, output)
-    losses = mlp.train(params, mlp.XOR_X, mlp.XOR_Y, lr, epochs, output, stop_above=DIVERGENCE_FACTOR * start)
+    losses = _train(params, mlp.XOR_X, mlp.XOR_Y, lr, epochs, output, stop_above=DIVERGENCE_FACTOR * start)
     return params, losses
+
+
+def _train(params: dict, X: np.ndarray, y: np.ndarray, lr: float, epochs: int, output: str,
+           stop_above: float) -> np.ndarray:
+    """``mlp.train`` without the per-step dictionaries and cache objects (updates ``params`` in place)."""
+    W1, b1, W2, b2 = (params[name] for name in mlp.PARAM_NAMES)
+    XT, size, sigmoid_output = X.T, y.size, output == "sigmoid"
+    losses = np.empty(epochs)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for epoch in range(epochs):
+            h = mlp.sigmoid(X @ W1 + b1)
+            y_pred = h @ W2 + b2
+            if sigmoid_output:
+                y_pred = mlp.sigmoid(y_pred)
+            error = y_pred - y
+            value = float(np.vdot(error, error)) / size
+            losses[epoch] = value
+            if not value <= stop_above:  # also true for nan
+                return losses[: epoch + 1]
+            dz2 = 2.0 * error / size
+            if sigmoid_output:
+                dz2 = dz2 * y_pred * (1.0 - y_pred)
+            dz1 = dz2 @ W2.T * h * (1.0 - h)
+            W1 -= lr * (XT @ dz1)
+            b1 -= lr * dz1.sum(axis=0)
+            W2 -= lr * (h.T @ dz2)
+            b2 -= lr * dz2.sum(axis=0)
+    return losses
 
 
 class TrainingPanels:
@@ -157,12 +190,13 @@ def plot_training(losses, params: dict, output: str = "sigmoid", title: str = "X
 
 
 class LearningRateLab(Lab):
-    """Sliders for the learning rate (log scale), epochs, hidden width and seed; two panels."""
+    """Sliders for the learning rate (log scale), epochs, hidden width and seed; two panels drawn
+    by the browser (SVG): the loss curve and the decision boundary, as :class:`TrainingPanels` draws them."""
 
-    png_dpi = 80
+    GRID_LIMITS = TrainingPanels.GRID_LIMITS
 
     def __init__(self, lr: float = 0.2, epochs: int = 2000, hidden: int = 4, seed: int = 0, output: str = "linear"):
-        super().__init__(Figure(figsize=(10, 3.8)))
+        super().__init__(SvgFigure(900, 330))
         style = {"description_width": "110px"}
         layout = {"width": "420px"}
         self.learning_rate = widgets.FloatLogSlider(
@@ -182,7 +216,10 @@ class LearningRateLab(Lab):
         self.output_layer = widgets.ToggleButtons(
             options=list(mlp.OUTPUTS), value=output, description="output", style=style
         )
-        self.panels = TrainingPanels(self.figure)
+        self.loss_axes = self.figure.panel(75, 30, 430, 240, ylog=True, xlabel="epoch", ylabel="MSE loss")
+        self.boundary_axes = self.figure.panel(590, 30, 240, 240, xlabel="x1", ylabel="x2",
+                                               title="network output (red = 1, blue = 0)")
+        self.figure.colourbar((845, 30, 12, 240), "RdBu_r", 0.0, 1.0)
         self.verdict: Verdict | None = None
         self.watch(*self.controls())
         self.update()
@@ -194,11 +231,54 @@ class LearningRateLab(Lab):
         """Retrain with the current slider values and redraw."""
         epochs, output = self.epochs.value, self.output_layer.value
         params, losses = run(self.learning_rate.value, epochs, self.hidden.value, self.seed.value, output)
-        self.verdict = self.panels.draw(losses, params, epochs, output, f"lr = {self.learning_rate.value:.3g}")
+        self.verdict = diagnose(losses, epochs)
+        self._draw_losses(losses, epochs, self.verdict)
+        self._draw_boundary(params, output, self.verdict)
+        self.loss_axes.title = f"lr = {self.learning_rate.value:.3g}: {self.verdict.text}"
+        self.loss_axes.title_colour = self.verdict.colour
         self.status.value = self.verdict.html()
+
+    def _draw_losses(self, losses: np.ndarray, epochs: int, verdict: Verdict) -> None:
+        axes = self.loss_axes
+        axes.series.clear()
+        axes.texts.clear()
+        finite = np.isfinite(losses)
+        shown = np.clip(np.where(finite, losses, np.nan), LOSS_FLOOR, None)
+        axes.line("loss", np.arange(len(losses)), shown, colour="C0", marker="o" if len(losses) < 50 else None)
+        if verdict.kind == "diverged" and len(losses) < epochs:
+            last_finite = shown[finite][-1] if finite.any() else 1.0
+            axes.markers("stop", [len(losses) - 1], [last_finite], colour=VERDICT_COLOURS["diverged"], size=6)
+        axes.hline("converged", CONVERGED_LOSS, colour="#808080", dash="2,3")
+        visible = shown[np.isfinite(shown)]
+        low = min(visible.min(), CONVERGED_LOSS) if visible.size else CONVERGED_LOSS
+        high = max(visible.max(), 1.0) if visible.size else 1.0
+        axes.set_limits((0, epochs), (low / 2, high * 2))
+        height = float(np.log10(CONVERGED_LOSS / (low / 2)) / np.log10(4 * high / low))  # of the axis, log scale
+        axes.text(0.99, height + 0.03, "converged below this", size=9, colour="#666", anchor="end")
+
+    def _draw_boundary(self, params: dict, output: str, verdict: Verdict) -> None:
+        axes = self.boundary_axes
+        axes.series.clear()
+        axes.texts.clear()
+        lo, hi = self.GRID_LIMITS
+        grid = np.full((2, 2), np.nan) if verdict.kind == "diverged" else mlp.predict_grid(params, output, lo, hi, n=61)
+        axes.image("boundary", grid, (lo, hi, lo, hi), "RdBu_r", 0.0, 1.0, smooth=True, bad=(217, 217, 217, 255))
+        labels = mlp.XOR_Y[:, 0]
+        for label, shape in ((0.0, "o"), (1.0, "s")):
+            points = mlp.XOR_X[labels == label]
+            axes.markers(f"XOR = {label:.0f}", points[:, 0], points[:, 1], colour="black", shape=shape, size=6,
+                         fill="white", label=f"XOR = {label:.0f}")
+        if verdict.kind == "diverged":
+            axes.text(0.5, 0.5, "diverged: no boundary to draw", size=11, box=True)
+        axes.set_limits((lo, hi), (lo, hi))
+        axes.legend("lower right")
+
+    @property
+    def boundary_note(self) -> str:
+        """What the boundary panel writes over the picture ("" when it shows a boundary)."""
+        return " ".join(text for _, _, text, _ in self.boundary_axes.texts)
 
     def plotted_data(self) -> dict[str, np.ndarray]:
         """The loss curve as drawn (``epoch``, ``loss``) and the decision boundary's grid (``boundary``)."""
-        line = self.panels.loss_line
-        return {"epoch": np.asarray(line.get_xdata()), "loss": np.asarray(line.get_ydata()),
-                "boundary": np.array(self.panels.boundary_image.get_array(), dtype=float)}
+        line = self.loss_axes.series["loss"]
+        return {"epoch": line.x, "loss": line.y, "boundary": self.boundary_axes.series["boundary"].style["values"]}

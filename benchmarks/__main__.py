@@ -1,4 +1,4 @@
-"""Run every benchmark module (``bench_*.py``), or those named: ``python -m benchmarks lr_lab``."""
+"""Run every benchmark module (``bench_*.py``), or those named: ``python -m benchmarks labs``."""
 
 import importlib
 import pkgutil

@@ -22,7 +22,7 @@ def set_rate(lab, rate, output="linear"):
 
 
 def title(lab):
-    return lab.panels.loss_axes.get_title()
+    return lab.loss_axes.title
 
 
 def test_moving_the_learning_rate_slider_retrains_and_redraws(lab):
@@ -34,7 +34,7 @@ def test_moving_the_learning_rate_slider_retrains_and_redraws(lab):
     assert len(after["epoch"]) == len(after["loss"]) == lab.epochs.value
     assert not np.allclose(before["loss"], after["loss"])
     assert not np.allclose(before["boundary"], after["boundary"], equal_nan=True)
-    assert lab.image.value != picture, "the displayed PNG must be re-rendered"
+    assert lab.image.value != picture, "the displayed picture must be re-rendered"
     assert "lr = 0.002" in title(lab)
 
 
@@ -47,8 +47,8 @@ def test_a_diverging_rate_is_reported_as_diverged_on_finite_axes(lab):
     drawn = lab.plotted_data()
     assert np.isfinite(drawn["loss"]).all()  # non-finite values are clipped or masked, never drawn
     assert np.isnan(drawn["boundary"]).all()
-    assert "no boundary" in lab.panels.boundary_note.get_text()
-    assert lab.render_png()[:8] == b"\x89PNG\r\n\x1a\n"  # it renders
+    assert "no boundary" in lab.boundary_note
+    assert lab.render().startswith(b"<svg") and b"no boundary" in lab.render()  # the browser draws it
 
 
 def test_a_tiny_rate_reports_slow_progress(lab):
@@ -115,3 +115,14 @@ def test_the_reference_network_matches_its_numeric_gradients():
         for name, value in params.items():
             numeric = numerical_gradient(lambda _, output=output: mlp.loss(params, X, y, output), value, h=1e-6)
             assert np.allclose(grads[name], numeric, rtol=1e-6, atol=1e-9), (output, name)
+
+
+@pytest.mark.parametrize("output", ["linear", "sigmoid"])
+@pytest.mark.parametrize("rate", [1e-3, 0.2, 3.0, 10.0])
+def test_the_labs_training_loop_is_mlp_train_to_the_last_bit(output, rate):
+    params, losses = run(rate, 400, 4, 1, output)
+    reference = mlp.init_params(hidden=4, seed=1)
+    start, _ = mlp.loss_and_grads(reference, mlp.XOR_X, mlp.XOR_Y, output)
+    expected = mlp.train(reference, mlp.XOR_X, mlp.XOR_Y, rate, 400, output, stop_above=1e3 * start)
+    assert np.array_equal(losses, expected)
+    assert all(np.array_equal(params[name], reference[name]) for name in mlp.PARAM_NAMES)
