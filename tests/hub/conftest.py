@@ -19,7 +19,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser.conftest import CHROMIUM, CHROMIUM_FLAGS
+from browser.conftest import (
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    pytest_runtest_makereport,  # noqa: F401 (the hook: a failed test's screenshots)
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "artifacts" / "screenshots" / "hub"
@@ -100,11 +104,3 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
     page.screenshot(path=str(path))
     return path
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item, call):
-    report = yield
-    if report.when == "call":
-        item.rep_call = report
-    return report
