@@ -448,6 +448,7 @@ def main(argv: list[str] | None = None) -> int:
     start.set_defaults(run=demo)
     commands.add_parser("remove", help="remove the demo class").set_defaults(run=remove)
     args = parser.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows as it happens, also in a log file
     try:
         return args.run(args)
     except ClassError as error:
