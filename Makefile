@@ -52,3 +52,9 @@ bench: $(DEV_STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# A demo class on JupyterHub, on 127.0.0.1 (as root): the hub, its proxy, an instructor, two
+# students and the course released. hub/classroom.py and docs/class-on-jupyterhub.md say more.
+.PHONY: class
+class: $(RUNTIME_STAMP)
+	$(BIN)/python hub/classroom.py demo $(CLASS_ARGS)

@@ -1,12 +1,20 @@
 """Check my work: a learner grades their own exercise with the instructor's tests.
 
 The last cell of every exercise calls :func:`check_my_work`. It grades the notebook as last
-saved, with every test an instructor would run (hidden ones included), on a copy: the
-learner's file is never modified.
+saved, on a copy: the learner's file is never modified.
+
+Studying alone (the course's repository, with the instructor masters in ``source/``), it runs
+every test an instructor would, hidden ones included. In a class the masters stay with the
+instructors, so a student's environment has no ``source/``: the check then grades with the
+visible tests of the exercise *as it was released* (nbgrader's exchange, which only the
+instructor can write to; else the ``exercises/`` of an installed course), never with the test
+cells of the learner's own copy, which the learner can edit. It says that the hidden tests run
+when the instructor grades, and reports any problem in a sentence, never a traceback.
 """
 
 from __future__ import annotations
 
+import ast
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,8 +60,101 @@ def check_my_work(assignment_id: str, notebook: str | os.PathLike | None = None)
         print(f"Nothing to check: {path} does not exist. Save the notebook first.")
         return None
     print(f"Checking the last saved version of {path.name} (save first: Ctrl+S)...")
+    master = course.REPO_ROOT / course.SOURCE_DIR / assignment_id / f"{assignment_id}.ipynb"
+    if not master.is_file():
+        return _check_visible_tests(assignment_id, path)
     from .grading import grade_notebook
 
     report = grade_notebook(path, course.source_notebook(assignment_id))
     print(format_report(report))
+    return report
+
+
+# --- in a class: the masters are with the instructors ---------------------------------------
+
+HIDDEN_TESTS_NOTE = "Hidden tests run when your instructor grades: they are not on this computer."
+
+
+def _nbgrader_exchange() -> tuple[Path, str]:
+    """The exchange root and course id of nbgrader's configuration (the global one, on a hub)."""
+    from nbgrader.apps.baseapp import NbGrader
+
+    app = NbGrader()
+    app.load_config_file()
+    config = app.config
+    root = config.Exchange.get("root", "/srv/nbgrader/exchange")
+    return Path(root), str(config.CourseDirectory.get("course_id", "") or "")
+
+
+def released_notebook(assignment_id: str, notebook: Path) -> Path | None:
+    """The exercise as the instructor released it, or None where this computer has none.
+
+    First nbgrader's exchange (``<root>/<course>/outbound/<assignment>/``: readable by students,
+    writable only by the instructor), for the configured course, the course named by the
+    notebook's folder (``<course>/<assignment>/`` when the exchange path includes the course),
+    then any course; else the ``exercises/`` folder of an installed course.
+    """
+    name = f"{assignment_id}.ipynb"
+    candidates = []
+    try:
+        root, configured = _nbgrader_exchange()
+    except Exception:  # no nbgrader configuration at all: only exercises/ can help
+        root, configured = None, ""
+    if root is not None and root.is_dir():
+        courses = [configured, notebook.resolve().parent.parent.name]
+        courses += sorted(p.name for p in root.iterdir() if p.is_dir())
+        candidates += [root / c / "outbound" / assignment_id / name for c in courses if c]
+    candidates.append(course.REPO_ROOT / course.EXERCISES_DIR / assignment_id / name)
+    return next((c for c in candidates if _readable_file(c)), None)
+
+
+def _readable_file(path: Path) -> bool:
+    try:
+        return path.is_file() and os.access(path, os.R_OK)
+    except OSError:
+        return False
+
+
+def _has_code(source: str) -> bool:
+    """Whether a cell holds any statement (a released hidden-test cell holds only a comment)."""
+    try:
+        return bool(ast.parse(source).body)
+    except SyntaxError:
+        return True
+
+
+def hidden_test_ids(released: Path) -> list[str]:
+    """The test cells whose code nbgrader removed on release: the hidden tests."""
+    from . import cells
+
+    return [cell.grade_id for cell in cells.master_from_notebook(released)
+            if cell.points is not None and not cell.solution and cell.cell_type == "code"
+            and not _has_code(cell.source)]
+
+
+def _check_visible_tests(assignment_id: str, path: Path) -> Report | None:
+    """Grade with the released exercise's visible tests; hidden ones are left to the instructor."""
+    released = released_notebook(assignment_id, path)
+    if released is None:
+        print(f"The tests of {assignment_id} are not on this computer, so this check cannot run here. "
+              "Your instructor's grading runs every test, hidden ones included.")
+        return None
+    try:
+        from .grading import grade_notebook
+
+        hidden = set(hidden_test_ids(released))
+        report = grade_notebook(path, released)
+    except Exception as error:  # a learner sees a sentence, never a traceback
+        print(f"The check could not run ({type(error).__name__}: {error}). "
+              "This does not change your grade: your instructor grades your submitted notebook.")
+        return None
+    held_back = [r for r in report.results if r.grade_id in hidden]
+    report.results = [r for r in report.results if r.grade_id not in hidden]
+    print("Visible tests only (the ones you can read in this notebook).")
+    print(format_report(report))
+    if held_back:
+        points = sum(r.max_points for r in held_back)
+        print(f"{HIDDEN_TESTS_NOTE} ({len(held_back)} tests, {points:g} more points)")
+    else:
+        print(HIDDEN_TESTS_NOTE)
     return report
