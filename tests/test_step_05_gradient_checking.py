@@ -210,30 +210,17 @@ gradient[index] = (upper - f(x)) / (2 * h)
         _gradient_check("rel_error < 1e-7, rel_error"),
         "use the tol argument",
     ),
-    WrongAnswer(
-        "tanh_net_grads",
-        tanh_net_with(dz1="dh * (1 - z1**2)"),
-        "the tanh derivative is taken at the wrong array: it is 1 - tanh(z1)**2 = 1 - h**2, not 1 - z1**2",
-    ),
-    WrongAnswer(
-        "tanh_net_grads",
-        tanh_net_with(db1="dz1.mean(axis=0)"),
-        "db1 divides by the batch size twice",
-    ),
-    WrongAnswer(
-        "tanh_net_grads",
-        tanh_net_with(dW2="z1.T @ dy_pred"),
-        "the second layer's input is h = tanh(z1)",
-    ),
-    WrongAnswer(  # the hunt stopped after the first fix: the second bug hid behind it
-        "tanh_net_grads",
-        tanh_net_with(dz1="dh * (1 - z1**2)", db1="dz1.mean(axis=0)"),
-        "still what buggy_tanh_net_grads returns",
-    ),
-    WrongAnswer(
-        "tanh_net_grads",
-        tanh_net_with(dW2="dy_pred.T @ h"),
-        "It looks transposed",
+    *(
+        WrongAnswer("tanh_net_grads", tanh_net_with(**changes), says)
+        for changes, says in [
+            ({"dz1": "dh * (1 - z1**2)"},
+             "the tanh derivative is taken at the wrong array: it is 1 - tanh(z1)**2 = 1 - h**2, not 1 - z1**2"),
+            ({"db1": "dz1.mean(axis=0)"}, "db1 divides by the batch size twice"),
+            ({"dW2": "z1.T @ dy_pred"}, "the second layer's input is h = tanh(z1)"),
+            # the hunt stopped after the first fix: the second bug hid behind it
+            ({"dz1": "dh * (1 - z1**2)", "db1": "dz1.mean(axis=0)"}, "still what buggy_tanh_net_grads returns"),
+            ({"dW2": "dy_pred.T @ h"}, "It looks transposed"),
+        ]
     ),
     WrongAnswer(
         "sparse_gradient_check",

@@ -77,20 +77,14 @@ NET_FORWARD = "self.fc2(torch.tanh(self.fc1(x)))"
 
 
 def _softmax(forward: str, backward: str) -> str:
-    return f"""
-class Softmax(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, z):
-        e = {forward}
-        s = e / e.sum(dim=1, keepdim=True)
-        ctx.save_for_backward(s)
-        return s
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        (s,) = ctx.saved_tensors
-        return {backward}
-"""
+    """Softmax as _sigmoid_with_backward writes Sigmoid: s saved, one learner's backward."""
+    return (
+        _sigmoid_with_backward("s", backward)
+        .replace("Sigmoid", "Softmax")
+        .replace("forward(ctx, x)", "forward(ctx, z)")
+        .replace("(saved,) = ctx.saved_tensors", "(s,) = ctx.saved_tensors")
+        .replace("s = 1 / (1 + torch.exp(-x))", f"e = {forward}\n        s = e / e.sum(dim=1, keepdim=True)")
+    )
 
 
 STABLE = "torch.exp(z - z.max(dim=1, keepdim=True).values)"
