@@ -1,6 +1,7 @@
 """Step 05: realistic wrong answers lose points with a message that names the mistake, and a
 correct implementation written differently from the solution earns full marks."""
 
+import numpy as np
 import pytest
 from grading_support import (
     WrongAnswer,
@@ -42,6 +43,50 @@ def _gradient_check(returned: str) -> str:
         f"    return {returned}\n"
     )
 
+
+# A correct tanh_net_grads with some of the planted bugs left in (or a fix gone wrong).
+TANH_NET_TEMPLATE = """
+def tanh_net_grads(params, X, y):
+    W1, b1, W2, b2 = (params[name] for name in PARAM_NAMES)
+    z1 = X @ W1 + b1
+    h = np.tanh(z1)
+    y_pred = h @ W2 + b2
+    dy_pred = 2 * (y_pred - y) / y_pred.size
+    dW2 = {dW2}
+    db2 = dy_pred.sum(axis=0)
+    dh = dy_pred @ W2.T
+    dz1 = {dz1}
+    dW1 = X.T @ dz1
+    db1 = {db1}
+    return {{"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}}
+"""
+TANH_NET_RIGHT = {"dW2": "h.T @ dy_pred", "dz1": "dh * (1 - h**2)", "db1": "dz1.sum(axis=0)"}
+
+
+def tanh_net_with(**changes: str) -> str:
+    return TANH_NET_TEMPLATE.format(**{**TANH_NET_RIGHT, **changes})
+
+
+def _sparse_check(choose: str, numeric: str, error: str) -> str:
+    """A sparse_gradient_check whose choice of entries, estimate and error are one learner's."""
+    return f"""
+def sparse_gradient_check(f, analytic, x, num_checks, rng, h=1e-5):
+    indices, rel_errors = [], []
+    for _ in range(num_checks):
+        index = {choose}
+        saved = x[index]
+        {numeric}
+        x[index] = saved
+        a = analytic[index]
+        rel_errors.append({error})
+        indices.append(index)
+    return indices, np.array(rel_errors)
+"""
+
+
+RANDOM_INDEX = "tuple(int(rng.integers(n)) for n in x.shape)"
+CENTRAL = "x[index] = saved + h; up = f(x); x[index] = saved - h; n = (up - f(x)) / (2 * h)"
+RELATIVE = "0.0 if abs(a) + abs(n) == 0 else abs(a - n) / (abs(a) + abs(n))"
 
 WRONG_ANSWERS = [
     WrongAnswer(
@@ -165,6 +210,57 @@ gradient[index] = (upper - f(x)) / (2 * h)
         _gradient_check("rel_error < 1e-7, rel_error"),
         "use the tol argument",
     ),
+    *(
+        WrongAnswer("tanh_net_grads", tanh_net_with(**changes), says)
+        for changes, says in [
+            ({"dz1": "dh * (1 - z1**2)"},
+             "the tanh derivative is taken at the wrong array: it is 1 - tanh(z1)**2 = 1 - h**2, not 1 - z1**2"),
+            ({"db1": "dz1.mean(axis=0)"}, "db1 divides by the batch size twice"),
+            ({"dW2": "z1.T @ dy_pred"}, "the second layer's input is h = tanh(z1)"),
+            # the hunt stopped after the first fix: the second bug hid behind it
+            ({"dz1": "dh * (1 - z1**2)", "db1": "dz1.mean(axis=0)"}, "still what buggy_tanh_net_grads returns"),
+            ({"dW2": "dy_pred.T @ h"}, "It looks transposed"),
+        ]
+    ),
+    WrongAnswer(
+        "sparse_gradient_check",
+        _sparse_check(RANDOM_INDEX, "here = f(x); x[index] = saved + h; n = (f(x) - here) / h", RELATIVE),
+        "looks like forward differences",
+    ),
+    WrongAnswer(
+        "sparse_gradient_check",
+        _sparse_check(RANDOM_INDEX, CENTRAL, "abs(a - n)"),
+        "divide it by |a| + |n|",
+    ),
+    WrongAnswer(
+        "sparse_gradient_check",
+        _sparse_check("np.unravel_index(int(rng.integers(x.size)), x.shape)", CENTRAL, RELATIVE).replace(
+            "    indices, rel_errors = [], []",
+            "    numeric_all = numerical_gradient(f, x, h)\n    indices, rel_errors = [], []",
+        ),
+        "evaluate f only twice per checked entry",
+    ),
+    WrongAnswer(
+        "sparse_gradient_check",
+        _sparse_check("list(np.ndindex(x.shape))[_]", CENTRAL, RELATIVE),
+        "choose them at random with rng",
+    ),
+    WrongAnswer(
+        "sparse_gradient_check",
+        _sparse_check("tuple(np.random.randint(n) for n in x.shape)", CENTRAL, RELATIVE),
+        "choose the entries with the rng you are given",
+    ),
+    WrongAnswer(
+        "sparse_gradient_check",
+        _sparse_check("int(rng.integers(x.size))", CENTRAL, RELATIVE).replace("x[index]", "x.flat[index]")
+        .replace("analytic[index]", "analytic.flat[index]"),
+        "each index must be a tuple of x.ndim",
+    ),
+    WrongAnswer(
+        "sparse_gradient_check",
+        _sparse_check(RANDOM_INDEX, CENTRAL, "abs(a - n) / (abs(a) + abs(n))"),
+        "0/0: the relative error is 0.0 when both are zero",
+    ),
 ]
 
 
@@ -212,11 +308,57 @@ def gradient_check(f, grad_f, x, tol=1e-7):
     error = relative_error(numerical_gradient(f, x), analytic)
     return bool(error < tol), error
 ''',
+    # the layers as small functions chained backwards, 1/cosh^2 for the tanh derivative, einsum
+    "tanh_net_grads": '''
+import numpy as np
+
+def tanh_net_grads(params, X, y):
+    pre = np.einsum("nd,dh->nh", X, params["W1"]) + params["b1"]
+    hidden = np.tanh(pre)
+    residual = hidden @ params["W2"] + params["b2"] - y
+    d_out = residual * (2.0 / residual.size)
+    d_pre = np.einsum("nk,hk->nh", d_out, params["W2"]) / np.cosh(pre) ** 2
+    return {
+        "W2": np.einsum("nh,nk->hk", hidden, d_out),
+        "b2": np.einsum("nk->k", d_out),
+        "W1": np.einsum("nd,nh->dh", X, d_pre),
+        "b1": np.einsum("nh->h", d_pre),
+    }
+''',
+    # flat positions from rng.choice turned into tuples, one loop over signed steps, np.divide
+    "sparse_gradient_check": '''
+import numpy as np
+
+def sparse_gradient_check(f, analytic, x, num_checks, rng, h=1e-5):
+    positions = rng.choice(x.size, size=num_checks, replace=True)
+    indices = [tuple(int(i) for i in np.unravel_index(p, x.shape)) for p in positions]
+    errors = np.empty(num_checks)
+    for k, index in enumerate(indices):
+        original = x[index]
+        values = []
+        for step in (h, -h):
+            x[index] = original + step
+            values.append(f(x))
+        x[index] = original
+        estimate = (values[0] - values[1]) / (2 * h)
+        top, bottom = abs(analytic[index] - estimate), abs(analytic[index]) + abs(estimate)
+        errors[k] = top / bottom if bottom > 0 else 0.0
+    return indices, errors
+''',
 }
 
 
 def test_an_independent_correct_implementation_gets_full_marks():
     assert_full_marks(ASSIGNMENT, INDEPENDENT_ANSWERS)
+
+
+def test_central_differences_are_about_1e5_times_more_accurate_than_forward_ones_at_h_1e_5():
+    """The exercise says so (section 1): ~1e-6 against ~1e-11, round-off included."""
+    h, x = 1e-5, np.linspace(-1.0, 1.0, 41)
+    forward = np.abs((np.exp(x + h) - np.exp(x)) / h - np.exp(x))
+    central = np.abs((np.exp(x + h) - np.exp(x - h)) / (2 * h) - np.exp(x))
+    assert 1e-6 < np.median(forward) < 1e-5 and 1e-12 < np.median(central) < 1e-10
+    assert 2e4 < np.median(forward) / np.median(central) < 5e5
 
 
 @pytest.mark.slow

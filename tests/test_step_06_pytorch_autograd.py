@@ -59,6 +59,41 @@ def autograd_two_layer_grads(params, X, y):
 """
 
 
+def _two_layer_net(init: str, forward: str) -> str:
+    return f"""
+class TwoLayerNet(nn.Module):
+    def __init__(self, n_in, n_hidden, n_out):
+{init}
+
+    def forward(self, x):
+        return {forward}
+"""
+
+
+NET_INIT = """        super().__init__()
+        self.fc1 = nn.Linear(n_in, n_hidden)
+        self.fc2 = nn.Linear(n_hidden, n_out)"""
+NET_FORWARD = "self.fc2(torch.tanh(self.fc1(x)))"
+
+
+def _softmax(forward: str, backward: str) -> str:
+    """Softmax as _sigmoid_with_backward writes Sigmoid: s saved, one learner's backward."""
+    return (
+        _sigmoid_with_backward("s", backward)
+        .replace("Sigmoid", "Softmax")
+        .replace("forward(ctx, x)", "forward(ctx, z)")
+        .replace("(saved,) = ctx.saved_tensors", "(s,) = ctx.saved_tensors")
+        .replace("s = 1 / (1 + torch.exp(-x))", f"e = {forward}\n        s = e / e.sum(dim=1, keepdim=True)")
+    )
+
+
+STABLE = "torch.exp(z - z.max(dim=1, keepdim=True).values)"
+
+
+def _hidden_gradient(body: str) -> str:
+    return "def hidden_gradient(model, loss_fn, X, y):\n" + "".join(f"    {line}\n" for line in body.split(";"))
+
+
 FLOAT64 = "torch.tensor(value, requires_grad=True)"
 MEAN = "((out - y) ** 2).mean()"
 AS_NUMPY = "t[name].grad.numpy()"
@@ -146,6 +181,73 @@ WRONG_ANSWERS = [
         _two_layer(FLOAT64, MEAN, AS_NUMPY).replace("out = torch.sigmoid(", "out = (", 1),
         "the output layer needs its sigmoid too",
     ),
+    # TwoLayerNet
+    WrongAnswer(
+        "TwoLayerNet",
+        _two_layer_net(
+            "        super().__init__()\n        self.layers = [nn.Linear(n_in, n_hidden), nn.Linear(n_hidden, n_out)]",
+            "self.layers[1](torch.tanh(self.layers[0](x)))",
+        ),
+        "model.parameters() is empty",
+    ),
+    WrongAnswer(
+        "TwoLayerNet",
+        _two_layer_net("        self.fc1 = nn.Linear(n_in, n_hidden)\n        self.fc2 = nn.Linear(n_hidden, n_out)",
+                       NET_FORWARD),
+        "call super().__init__() first",
+    ),
+    WrongAnswer("TwoLayerNet", _two_layer_net(NET_INIT, "self.fc2(self.fc1(x))"), "must apply tanh between the layers"),
+    WrongAnswer("TwoLayerNet", _two_layer_net(NET_INIT, "self.fc2(torch.relu(self.fc1(x)))"), "not relu"),
+    WrongAnswer(
+        "TwoLayerNet", _two_layer_net(NET_INIT, "torch.tanh(self.fc2(torch.tanh(self.fc1(x))))"),
+        "no activation after the last layer",
+    ),
+    WrongAnswer(
+        "TwoLayerNet",
+        _two_layer_net("        super().__init__()\n        self.sizes = (n_in, n_hidden, n_out)",
+                       "nn.Linear(self.sizes[1], self.sizes[2]).double()(torch.tanh(nn.Linear(*self.sizes[:2])"
+                       ".double()(x)))"),
+        "store the layers as attributes",
+    ),
+    # Softmax
+    WrongAnswer("Softmax", _softmax(STABLE, "grad_out * s * (1 - s)"), "the softmax's Jacobian is not diagonal"),
+    WrongAnswer(
+        "Softmax", _softmax(STABLE, "s * (grad_out - (grad_out * s).sum(dim=0, keepdim=True))"), "not over the batch"
+    ),
+    WrongAnswer(
+        "Softmax", _softmax(STABLE, "s * (grad_out - s.sum(dim=1, keepdim=True))"), "not of s alone"
+    ),
+    WrongAnswer("Softmax", _softmax("torch.exp(z)", "s * (grad_out - (grad_out * s).sum(dim=1, keepdim=True))"),
+                "subtract each row's max before exp"),
+    WrongAnswer(
+        "Softmax",
+        _softmax(STABLE.replace("dim=1", "dim=0"), "grad_out").replace("e.sum(dim=1", "e.sum(dim=0"),
+        "softmax is over each row (dim=1)",
+    ),
+    # hidden_gradient
+    WrongAnswer(
+        "hidden_gradient",
+        _hidden_gradient("h = torch.tanh(model.fc1(X));loss_fn(model.fc2(h), y).backward();return h.grad.numpy()"),
+        "h.grad is None",
+    ),
+    WrongAnswer(
+        "hidden_gradient",
+        _hidden_gradient("z = model.fc1(X);z.retain_grad();loss_fn(model.fc2(torch.tanh(z)), y).backward();"
+                         "return z.grad.numpy()"),
+        "before the tanh",
+    ),
+    WrongAnswer(
+        "hidden_gradient",
+        _hidden_gradient("h = torch.tanh(model.fc1(X));h.retain_grad();model.fc2(h).sum().backward();"
+                         "return h.grad.numpy()"),
+        "differentiate the loss, not the sum",
+    ),
+    WrongAnswer(
+        "hidden_gradient",
+        _hidden_gradient("h = torch.tanh(model.fc1(X));h.retain_grad();loss_fn(model.fc2(h), y).backward();"
+                         "return h.grad"),
+        "must return a numpy array",
+    ),
 ]
 
 
@@ -209,6 +311,42 @@ def autograd_two_layer_grads(params, X, y):
     layer2 = torch.sigmoid(torch.addmm(b2, layer1, W2))
     gradients = torch.autograd.grad(F.mse_loss(layer2, targets), leaves)
     return dict(zip(names, (g.numpy() for g in gradients), strict=True))
+''',
+    # layers registered through a ModuleDict-free add_module call, tanh as a module
+    "TwoLayerNet": '''
+class TwoLayerNet(nn.Module):
+    def __init__(self, n_in, n_hidden, n_out):
+        super().__init__()
+        self.add_module("fc1", nn.Linear(n_in, n_hidden))
+        self.squash = nn.Tanh()
+        self.add_module("fc2", nn.Linear(n_hidden, n_out))
+
+    def forward(self, x):
+        return self.fc2(self.squash(self.fc1(x)))
+''',
+    # log-sum-exp in the forward, the Jacobian-vector product written with a batched matrix product
+    "Softmax": '''
+class Softmax(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, z):
+        probabilities = torch.exp(z - torch.logsumexp(z, dim=1, keepdim=True))
+        ctx.save_for_backward(probabilities)
+        return probabilities
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (p,) = ctx.saved_tensors
+        jacobians = torch.diag_embed(p) - p.unsqueeze(2) * p.unsqueeze(1)
+        return torch.bmm(jacobians, grad_out.unsqueeze(2)).squeeze(2)
+''',
+    # a hook instead of retain_grad, and torch.autograd.grad would do too
+    "hidden_gradient": '''
+def hidden_gradient(model, loss_fn, X, y):
+    seen = []
+    hidden = torch.tanh(model.fc1(X))
+    hidden.register_hook(lambda gradient: seen.append(gradient.clone()))
+    loss_fn(model.fc2(hidden), y).backward()
+    return seen[0].numpy()
 ''',
 }
 

@@ -51,6 +51,92 @@ def grad_norms_with(**mistake):
     return GRAD_NORMS_TEMPLATE.format(**{**GRAD_NORMS_RIGHT, **mistake})
 
 
+# A correct gradient_profile with one piece replaced: the realistic slips.
+PROFILE_TEMPLATE = """
+import numpy as np
+
+def gradient_profile(gain, activation, X, y, depth, rng):
+    shapes = [(X.shape[1], X.shape[1])] * (depth - 1) + [(X.shape[1], y.shape[1])]
+    weights = [rng.normal(0.0, {std}, size=shape) for shape in {order}]
+    weights = {reorder}
+    f = {{"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "tanh": np.tanh, "relu": lambda z: np.maximum(z, 0)}}[{act}]
+    zs, h = [], X
+    for W in weights:
+        zs.append(h @ W)
+        h = f(zs[-1])
+    delta = 2 * (zs[-1] - y) / y.size
+    norms = [np.linalg.norm(delta)]
+    for i in range(depth - 1, 0, -1):
+        a = f(zs[i - 1])
+        slope = {{"sigmoid": a * (1 - a), "tanh": 1 - a**2, "relu": (zs[i - 1] > 0) * 1.0}}[{act}]
+        upstream = delta @ weights[i].T
+        delta = upstream * slope
+        norms.append(np.linalg.norm({recorded}))
+    return np.array(norms[::-1])
+"""
+PROFILE_RIGHT = {"std": "gain / np.sqrt(shape[0])", "order": "shapes", "reorder": "weights", "act": "activation",
+                 "recorded": "delta"}
+
+
+def profile_with(**mistake):
+    return PROFILE_TEMPLATE.format(**{**PROFILE_RIGHT, **mistake})
+
+
+def most_even_with(choose: str) -> str:
+    return f"""
+import numpy as np
+
+def most_even_gain(activation, X, y, depth, gains, seed):
+    spreads = []
+    for gain in gains:
+        norms = gradient_profile(gain, activation, X, y, depth, np.random.default_rng(seed))
+        spreads.append({{"log": np.log10(norms.max() / norms.min()), "ratio": norms[0] / norms[-1]}})
+    return {choose}
+"""
+
+
+BATCHNORM_FORWARD_TEMPLATE = """
+import numpy as np
+
+def batchnorm_forward(x, gamma, beta, eps=1e-5):
+    mu = x.mean(axis={axis}, keepdims=True)
+    var = x.var(axis={axis}, keepdims=True, ddof={ddof})
+    x_hat = (x - mu) / {std}
+    return gamma * x_hat + beta, (x, x_hat, mu, var, gamma, eps)
+"""
+
+
+def batchnorm_forward_with(axis="0", ddof="0", std="np.sqrt(var + eps)"):
+    return BATCHNORM_FORWARD_TEMPLATE.format(axis=axis, ddof=ddof, std=std)
+
+
+# The staged backward pass (one node of the graph at a time), with the slips people make.
+BATCHNORM_BACKWARD_TEMPLATE = """
+import numpy as np
+
+def batchnorm_backward(dout, cache):
+    x, x_hat, mu, var, gamma, eps = cache
+    n = x.shape[0]
+    dgamma = {dgamma}
+    dbeta = dout.sum(axis={beta_axis})
+    dx_hat = dout * gamma
+    inv_std = 1 / np.sqrt(var + eps)
+    dvar = np.sum(dx_hat * (x - mu), axis=0) * -0.5 * inv_std**3
+    dmu = -np.sum(dx_hat * inv_std, axis=0)
+    dx = dx_hat * inv_std{var_path}{mean_path}
+    return dx, dgamma, dbeta
+"""
+BATCHNORM_BACKWARD_RIGHT = {
+    "dgamma": "np.sum(dout * x_hat, axis=0)", "beta_axis": "0",
+    "var_path": " + dvar * 2 * (x - mu) / n", "mean_path": " + dmu / n",
+}
+
+
+def batchnorm_backward_with(**mistake):
+    """The cell redefines the forward pass too: the staged backward needs its six-part cache."""
+    return batchnorm_forward_with() + BATCHNORM_BACKWARD_TEMPLATE.format(**{**BATCHNORM_BACKWARD_RIGHT, **mistake})
+
+
 WRONG_ANSWERS = [
     WrongAnswer(
         "xavier_init",
@@ -147,7 +233,7 @@ WRONG_ANSWERS = [
         "    x, W = cache\n"
         "    dz = dout * (x @ W > 0)\n"
         "    return dz @ W.T, x.T @ dz",
-        "dx must include the identity path: dx = dout +",
+        "dx must include the identity path",
     ),
     WrongAnswer(
         "residual_backward",
@@ -162,7 +248,15 @@ WRONG_ANSWERS = [
         "    x, W = cache\n"
         "    dz = dout * (x @ W > 0)\n"
         "    return dout + dz @ W.T, dz.T @ x",
-        "not its transpose",
+        "this is dW's transpose",
+    ),
+    WrongAnswer(  # W not transposed on the way back: square W, so the shapes cannot tell
+        "residual_backward",
+        "def residual_backward(dout, cache):\n"
+        "    x, W = cache\n"
+        "    dz = dout * (x @ W > 0)\n"
+        "    return dout + dz @ W, x.T @ dz",
+        "W must be transposed",
     ),
     WrongAnswer(
         "clip_by_global_norm",
@@ -195,6 +289,47 @@ WRONG_ANSWERS = [
         "    norm = np.sqrt(sum(np.sum(g**2) for g in grads))\n"
         "    return [g * (max_norm / norm) for g in grads]",
         "scale only when the global norm exceeds max_norm",
+    ),
+    WrongAnswer("gradient_profile", profile_with(std="gain / shape[0]"), "not gain / fan_in"),
+    WrongAnswer("gradient_profile", profile_with(std="gain**2 / shape[0]"), "not the variance"),
+    WrongAnswer("gradient_profile", profile_with(order="shapes[::-1]", reorder="weights[::-1]"),
+                "draw the weights first layer first"),
+    WrongAnswer("gradient_profile", profile_with(act='"tanh"'), "use the activation you are given"),
+    WrongAnswer("gradient_profile", profile_with(recorded="upstream"), "one step short"),
+    WrongAnswer(
+        "gradient_profile",
+        profile_with().replace(
+            "    return np.array(norms[::-1])", "    return layer_grad_norms(weights, X, y, activation)"
+        ),
+        "not of the weight gradients",
+    ),
+    WrongAnswer("most_even_gain", most_even_with('gains[int(np.argmax([s["log"] for s in spreads]))]'),
+                "the gain with the LARGEST spread"),
+    WrongAnswer("most_even_gain", most_even_with('gains[int(np.argmin([s["ratio"] for s in spreads]))]'),
+                "a tiny ratio such as first / last is a vanished gradient"),
+    WrongAnswer("most_even_gain", most_even_with('{"relu": np.sqrt(2), "tanh": 1.0, "sigmoid": 4.0}[activation]'),
+                "must return one of the gains"),
+    WrongAnswer("batchnorm_forward", batchnorm_forward_with(ddof="1"), "divides by N, not N - 1"),
+    WrongAnswer("batchnorm_forward", batchnorm_forward_with(axis="1"), "not each example over its features"),
+    WrongAnswer("batchnorm_forward", batchnorm_forward_with(std="(np.sqrt(var) + eps)"),
+                "eps goes inside the square root"),
+    WrongAnswer("batchnorm_backward", batchnorm_backward_with(mean_path=""), "misses the path through the batch mean"),
+    WrongAnswer("batchnorm_backward", batchnorm_backward_with(var_path=""),
+                "misses the path through the batch variance"),
+    WrongAnswer("batchnorm_backward", batchnorm_backward_with(var_path="", mean_path=""),
+                "treats the batch mean and variance as constants"),
+    WrongAnswer("batchnorm_backward", batchnorm_backward_with(dgamma="dout.sum(axis=0)"),
+                "dgamma weights dout by the normalised input x_hat"),
+    WrongAnswer("batchnorm_backward", batchnorm_backward_with(beta_axis="1"), "sum over the batch axis 0"),
+    WrongAnswer(  # the unbiased variance's backward on the biased forward
+        "batchnorm_backward",
+        batchnorm_backward_with(var_path=" + dvar * 2 * (x - mu) / (n - 1)"),
+        "the variance's path divides by N - 1",
+    ),
+    WrongAnswer(
+        "batchnorm_backward",
+        batchnorm_backward_with(mean_path=" + np.mean(dx_hat * inv_std, axis=1, keepdims=True) * -1"),
+        "the mean's path is averaged over the features (axis 1)",
     ),
 ]
 
@@ -272,6 +407,62 @@ def clip_by_global_norm(grads, max_norm):
     factor = 1.0 if total <= max_norm else max_norm / total
     return [np.multiply(g, factor) for g in grads]
 """,
+    # recursion from the output back, the weights built with standard_normal and scaled afterwards
+    "gradient_profile": """
+import numpy as np
+
+_PHI = {"sigmoid": lambda z: 0.5 * (1 + np.tanh(z / 2)), "tanh": np.tanh, "relu": lambda z: z * (z > 0)}
+_DPHI = {"sigmoid": lambda z: 0.25 / np.cosh(z / 2) ** 2, "tanh": lambda z: 1 / np.cosh(z) ** 2,
+         "relu": lambda z: np.heaviside(z, 0.0)}
+
+
+def _deltas(weights, h, y, activation):
+    z = h @ weights[0]
+    if len(weights) == 1:
+        return [2.0 * (z - y) / z.size]
+    later = _deltas(weights[1:], _PHI[activation](z), y, activation)
+    return [(later[0] @ weights[1].T) * _DPHI[activation](z)] + later
+
+
+def gradient_profile(gain, activation, X, y, depth, rng):
+    widths = [X.shape[1]] * depth + [y.shape[1]]
+    weights = []
+    for fan_in, fan_out in zip(widths, widths[1:]):
+        weights.append(rng.standard_normal((fan_in, fan_out)) * (gain / fan_in**0.5))
+    return np.array([np.sqrt(np.sum(d * d)) for d in _deltas(weights, X, y, activation)])
+""",
+    "most_even_gain": """
+import math
+
+def most_even_gain(activation, X, y, depth, gains, seed):
+    def spread(gain):
+        norms = gradient_profile(gain, activation, X, y, depth, np.random.default_rng(seed))
+        return math.log10(float(max(norms)) / float(min(norms)))
+    return min(gains, key=spread)
+""",
+    # np.var-free statistics, the compact form of the backward pass written with einsum
+    "batchnorm_forward": """
+import numpy as np
+
+def batchnorm_forward(x, gamma, beta, eps=1e-5):
+    n = x.shape[0]
+    centred = x - np.einsum("nd->d", x) / n
+    variance = np.einsum("nd,nd->d", centred, centred) / n
+    scale = (variance + eps) ** -0.5
+    normalised = centred * scale
+    return normalised * gamma + beta, {"x_hat": normalised, "scale": scale, "gamma": gamma}
+""",
+    "batchnorm_backward": """
+import numpy as np
+
+def batchnorm_backward(dout, cache):
+    x_hat, scale, gamma = cache["x_hat"], cache["scale"], cache["gamma"]
+    n = dout.shape[0]
+    dbeta = np.einsum("nd->d", dout)
+    dgamma = np.einsum("nd,nd->d", dout, x_hat)
+    dx = (gamma * scale / n) * (n * dout - dbeta - x_hat * dgamma)
+    return dx, dgamma, dbeta
+""",
 }
 
 
@@ -324,6 +515,17 @@ def test_reference_initialisers_have_the_documented_spread():
     assert deep_nets.xavier_init(300, 500, rng).std() == pytest.approx(np.sqrt(2 / 800), rel=0.02)
     assert deep_nets.he_init(300, 500, rng).std() == pytest.approx(np.sqrt(2 / 300), rel=0.02)
     assert deep_nets.init_weights([300, 400], "small", rng)[0].std() == pytest.approx(0.01, rel=0.02)
+
+
+def test_the_variance_of_a_unit_needs_the_second_moment_of_its_inputs_not_their_variance():
+    """Exercise 07, section 1: Var(z) = n_in Var(W) E[h^2], which differs from Var(h) when h has a mean."""
+    rng = np.random.default_rng(0)
+    n_in, samples = 50, 40_000
+    h = 1 / (1 + np.exp(-rng.normal(size=(samples, n_in))))  # sigmoid outputs: mean 0.5
+    W = rng.normal(0.0, 0.3, size=(samples, n_in))  # a fresh W for each sample
+    z = np.sum(h * W, axis=1)
+    assert z.var() == pytest.approx(n_in * 0.09 * np.mean(h**2), rel=0.03)
+    assert abs(z.var() - n_in * 0.09 * h.var()) > 0.5 * z.var()
 
 
 @pytest.mark.slow
