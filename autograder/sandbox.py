@@ -8,8 +8,7 @@ The kernel runs under **limits** (``prlimit``): address space (:data:`MEMORY_LIM
 seconds, processes and threads, and the size of any file it writes.
 
 It runs in a **jail** (bubblewrap, ``bwrap``, the sandbox Flatpak uses) when the machine has it:
-the whole file system read-only, the scratch directory the only place it can write, a private
-``/tmp``, no network (a network namespace of its own: its loopback is its own, and the kernel's
+the whole file system read-only, the scratch directory the only place it can write, no network (a network namespace of its own: its loopback is its own, and the kernel's
 IPC sockets live in the scratch directory), and the course's own files hidden behind empty
 folders: the course root (gradebook, submissions), the exchange, and the repository's
 ``source/``, ``solutions/``, ``lessons/`` and ``backprop_lab/`` (only ``autograder``, which the test
@@ -116,8 +115,9 @@ def jail_command(scratch: str, hidden: list[str], switch_user: bool) -> list[str
     ``switch_user``: bubblewrap runs as root and lets ``setpriv``, inside the jail, become the
     throwaway user (a real uid outside too, so no file of root's is ever the kernel's own).
     """
-    command = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--perms", "1777",
-               "--tmpfs", "/tmp", "--unshare-net", "--unshare-ipc", "--die-with-parent"]
+    # /tmp stays as it is, read-only (the course may live under it); the kernel's TMPDIR is its scratch.
+    command = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+               "--unshare-net", "--unshare-ipc", "--die-with-parent"]
     for path in hidden:
         command += ["--tmpfs", path]
     # Root's home is hidden too; a Python installed under it (pyenv) is put back, read-only.
