@@ -1,6 +1,6 @@
 # Backprop Lab: every command sets up what it needs first, and is quick when that is done.
 #   make lab    start JupyterLab on the course's start page
-#   make test   run the whole suite
+#   make test   run the whole suite, on every core
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -12,6 +12,10 @@ export JUPYTER_PLATFORM_DIRS := 1
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 START_PAGE := lessons/00_start_here.ipynb
+# pytest-xdist workers: one per core this process may use (nproc); WORKERS=0 runs in one process.
+# Tests that share a server or another expensive fixture stay on one worker (tests/conftest.py).
+WORKERS ?= $(shell nproc 2>/dev/null || echo 1)
+PYTEST := $(BIN)/python -m pytest -n $(WORKERS)
 
 .PHONY: lab test generate grade lint bench clean-venv
 
@@ -30,7 +34,7 @@ lab: $(RUNTIME_STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" $(LAB_ARGS) $(START_PAGE)
 
 test: $(DEV_STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 generate: $(RUNTIME_STAMP)
 	$(BIN)/python -m autograder generate

@@ -1,7 +1,70 @@
-"""Suite-wide set-up: run nbgrader and Jupyter from this venv, quietly."""
+"""Suite-wide set-up: run nbgrader and Jupyter from this venv, quietly; and how tests share workers.
+
+- **Workers.** ``make test`` runs on every core (pytest-xdist, ``--dist loadgroup``). Tests that
+  share one of the suite's fixtures wider than a test (a module or session fixture: a JupyterLab
+  server, a graded class, a PostgreSQL server) are put in one ``xdist_group``, so the fixture is
+  built once, on one worker. Nothing is grouped by hand: share a fixture and the grouping follows.
+"""
+
+from __future__ import annotations
 
 import os
+
+import pytest
 
 import autograder  # noqa: F401  (puts this venv's bin/ on PATH: nbgrader shells out to alembic)
 
 os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+
+_WIDE_SCOPES = ("session", "package", "module", "class")
+
+
+def shared_fixtures(item: pytest.Item) -> dict[str, int]:
+    """The suite's own fixtures wider than one test that ``item`` uses (its own, and theirs).
+
+    Keyed ``"<where it is defined>::<name>"``, with the rank of its scope (session first).
+    """
+    info = getattr(item, "_fixtureinfo", None)
+    shared = {}
+    for name in info.names_closure if info else ():
+        for fixturedef in info.name2fixturedefs.get(name, ()):
+            # baseid is where the fixture is defined ("tests/browser", "tests/test_x.py");
+            # pytest's and plugins' own fixtures (tmp_path_factory...) have an empty one.
+            if fixturedef.scope in _WIDE_SCOPES and fixturedef.baseid.startswith("tests"):
+                shared[f"{fixturedef.baseid}::{name}"] = _WIDE_SCOPES.index(fixturedef.scope)
+    return shared
+
+
+def worker_groups(items: list[pytest.Item]) -> dict[pytest.Item, str]:
+    """item -> group name, so that tests sharing a fixture (directly or through others) share a worker.
+
+    A group is named after where its widest fixture is defined: ``tests/browser`` for the tests
+    that share the JupyterLab server, ``tests/test_autograder_postgres.py`` for the PostgreSQL ones.
+    """
+    rank: dict[str, tuple[int, str]] = {}
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        while parent[key] != key:
+            key = parent[key]
+        return key
+
+    uses = {}
+    for item in items:
+        shared = shared_fixtures(item)
+        for key, scope in shared.items():
+            rank[key] = (scope, key)
+            parent.setdefault(key, key)
+        uses[item] = sorted(shared)
+    for fixtures in uses.values():
+        for other in fixtures[1:]:
+            a, b = sorted((root(fixtures[0]), root(other)), key=rank.__getitem__)
+            parent[b] = a
+    return {item: root(fixtures[0]).split("::")[0] for item, fixtures in uses.items() if fixtures}
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item, group in worker_groups(items).items():
+        if not any(item.iter_markers("xdist_group")):
+            item.add_marker(pytest.mark.xdist_group(group))
