@@ -1,6 +1,8 @@
 # Backprop Lab: every command sets up what it needs first, and is quick when that is done.
 #   make lab    start JupyterLab on the course's start page
 #   make test   run the whole suite, on every core
+#   make test-fast            the inner loop: no browser, PostgreSQL, notebook or nbgrader runs
+#   make test-step STEP=03    everything about one step
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -16,8 +18,12 @@ START_PAGE := lessons/00_start_here.ipynb
 # Tests that share a server or another expensive fixture stay on one worker (tests/conftest.py).
 WORKERS ?= $(shell nproc 2>/dev/null || echo 1)
 PYTEST := $(BIN)/python -m pytest -n $(WORKERS)
+# What the inner loop leaves out: the browser, PostgreSQL, and everything marked slow (whole
+# notebooks run by nbclient, the nbgrader pipeline, grading in a kernel).
+FAST := not slow and not browser and not postgres
+STEP_ID = $(if $(filter 1 2 3 4 5 6 7 8 9,$(STEP)),0$(STEP),$(STEP))
 
-.PHONY: lab test generate grade lint bench clean-venv
+.PHONY: lab test test-fast test-step generate grade lint bench clean-venv
 
 # Reinstall only when the pins or the package metadata change.
 $(RUNTIME_STAMP): requirements.txt pyproject.toml
@@ -35,6 +41,13 @@ lab: $(RUNTIME_STAMP)
 
 test: $(DEV_STAMP)
 	$(PYTEST) $(PYTEST_ARGS)
+
+test-fast: $(DEV_STAMP)
+	$(PYTEST) -m "$(FAST)" $(PYTEST_ARGS)
+
+test-step: $(DEV_STAMP)
+	@test -n "$(STEP)" || { echo "usage: make test-step STEP=03"; exit 2; }
+	$(PYTEST) -m step$(STEP_ID) $(PYTEST_ARGS)
 
 generate: $(RUNTIME_STAMP)
 	$(BIN)/python -m autograder generate

@@ -1,5 +1,8 @@
-"""Suite-wide set-up: run nbgrader and Jupyter from this venv, quietly; and how tests share workers.
+"""Suite-wide set-up: run nbgrader and Jupyter from this venv, quietly; and two rules for the run.
 
+- **Steps.** Every test about step NN carries the marker ``stepNN`` (``pytest -m step03``):
+  ``test_step_03_*.py`` and ``test_lesson_03_*.py`` whole, and any test whose parameter is a
+  step's notebook or assignment (``lessons/03_...``, ``solutions/03_...``, ``"03_manual_backprop"``).
 - **Workers.** ``make test`` runs on every core (pytest-xdist, ``--dist loadgroup``). Tests that
   share one of the suite's fixtures wider than a test (a module or session fixture: a JupyterLab
   server, a graded class, a PostgreSQL server) are put in one ``xdist_group``, so the fixture is
@@ -9,6 +12,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -16,7 +20,22 @@ import autograder  # noqa: F401  (puts this venv's bin/ on PATH: nbgrader shells
 
 os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
 
+#: The course's steps; each has a marker ``stepNN`` registered in pyproject.toml.
+STEPS = tuple(f"{n:02d}" for n in range(1, 8))
+_STEP_FILE = re.compile(r"^test_(?:step|lesson)_(\d\d)_")
+#: A step's notebook or assignment id in a parameter: ``lessons/03_manual_backprop.ipynb``, ``03_manual_backprop``.
+_STEP_PARAM = re.compile(r"(?:^|[/\\])(\d\d)_[a-z]")
 _WIDE_SCOPES = ("session", "package", "module", "class")
+
+
+def steps_of(item: pytest.Item) -> set[str]:
+    """The steps a test is about, from its file name and its parameters."""
+    found = set(_STEP_FILE.findall(item.path.name))
+    callspec = getattr(item, "callspec", None)
+    for value in callspec.params.values() if callspec else ():
+        if isinstance(value, str | os.PathLike):
+            found.update(_STEP_PARAM.findall(os.fspath(value)))
+    return found & set(STEPS)
 
 
 def shared_fixtures(item: pytest.Item) -> dict[str, int]:
@@ -63,8 +82,11 @@ def worker_groups(items: list[pytest.Item]) -> dict[pytest.Item, str]:
     return {item: root(fixtures[0]).split("::")[0] for item, fixtures in uses.items() if fixtures}
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+@pytest.hookimpl(tryfirst=True)  # before -m selects (so that -m step03 sees the markers) and xdist reads groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        for step in sorted(steps_of(item)):
+            item.add_marker(getattr(pytest.mark, f"step{step}"))
     for item, group in worker_groups(items).items():
         if not any(item.iter_markers("xdist_group")):
             item.add_marker(pytest.mark.xdist_group(group))
