@@ -1,4 +1,4 @@
-"""Suite-wide set-up: run nbgrader and Jupyter from this venv, quietly; and two rules for the run.
+"""Suite-wide set-up: run nbgrader and Jupyter from this venv, quietly; and three rules for the run.
 
 - **Steps.** Every test about step NN carries the marker ``stepNN`` (``pytest -m step03``):
   ``test_step_03_*.py`` and ``test_lesson_03_*.py`` whole, and any test whose parameter is a
@@ -7,6 +7,8 @@
   share one of the suite's fixtures wider than a test (a module or session fixture: a JupyterLab
   server, a graded class, a PostgreSQL server) are put in one ``xdist_group``, so the fixture is
   built once, on one worker. Nothing is grouped by hand: share a fixture and the grouping follows.
+- **CI.** Under ``CI=true`` (``.ci/run`` sets it) a skipped test fails: CI installs everything the
+  suite needs, so a skip there would hide a test that never ran.
 """
 
 from __future__ import annotations
@@ -90,3 +92,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item, group in worker_groups(items).items():
         if not any(item.iter_markers("xdist_group")):
             item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    if report.skipped and not hasattr(report, "wasxfail") and os.environ.get("CI") == "true":
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        report.outcome = "failed"
+        report.longrepr = f"CI runs the whole suite (CI=true), but this test skipped: {reason}"
+    return report
