@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 
+import browser  # tests/browser: the browser tests' package
 import pytest
 
 import autograder  # noqa: F401  (puts this venv's bin/ on PATH: nbgrader shells out to alembic)
@@ -84,14 +85,57 @@ def worker_groups(items: list[pytest.Item]) -> dict[pytest.Item, str]:
     return {item: root(fixtures[0]).split("::")[0] for item, fixtures in uses.items() if fixtures}
 
 
-@pytest.hookimpl(tryfirst=True)  # before -m selects (so that -m step03 sees the markers) and xdist reads groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def lessons_run_in_the_browser(items: list[pytest.Item]) -> set[str]:
+    """Lesson notebooks (names) that a selected browser test runs top to bottom in this session."""
+    if browser.unavailable_reason() and os.environ.get("CI") != "true":
+        return set()  # the browser tests will skip: nbclient must run the lessons
+    return {
+        item.callspec.params["lesson"].name
+        for item in items
+        if item.path.name == "test_lessons.py" and item.originalname == "test_lesson_in_jupyterlab"
+    }
+
+
+def run_once(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect nbclient's run of a lesson when the browser test runs it in the same session.
+
+    Both check that every cell runs without an error; the browser test (Run All, then no red
+    output and no unrun cell) must run the lesson anyway to use its labs, so nbclient's run adds
+    nothing. Alone (``pytest tests/test_notebooks.py``) or without Chromium, nbclient runs them all.
+    Under CI a missing Chromium fails the browser tests, so the lessons are never left unchecked.
+    """
+    in_browser = lessons_run_in_the_browser(items)
+    duplicate = [
+        item
+        for item in items
+        if item.path.name == "test_notebooks.py"
+        and item.originalname == "test_lesson_runs_top_to_bottom"
+        and item.callspec.params["path"].name in in_browser
+    ]
+    if duplicate:
+        config.hook.pytest_deselected(items=duplicate)
+        items[:] = [item for item in items if item not in duplicate]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]):
+    # Before -m/-k select (so that -m step03 sees the markers) and before pytest-xdist reads the groups.
     for item in items:
         for step in sorted(steps_of(item)):
             item.add_marker(getattr(pytest.mark, f"step{step}"))
     for item, group in worker_groups(items).items():
         if not any(item.iter_markers("xdist_group")):
             item.add_marker(pytest.mark.xdist_group(group))
+    yield
+    # After -m/-k/--deselect: only what really runs counts.
+    run_once(config, items)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    reason = browser.unavailable_reason()
+    if reason is None:
+        return "lessons: run top to bottom by the browser tests (nbclient runs those the browser tests do not)"
+    return f"lessons: run top to bottom by nbclient (browser tests cannot run: {reason})"
 
 
 @pytest.hookimpl(wrapper=True)
