@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 import browser  # tests/browser: the browser tests' package
 import pytest
+from _pytest.nodeid import NodeId
 
 import autograder  # noqa: F401  (puts this venv's bin/ on PATH: nbgrader shells out to alembic)
 
@@ -60,8 +62,8 @@ def shared_fixtures(item: pytest.Item) -> dict[str, int]:
 def worker_groups(items: list[pytest.Item]) -> dict[pytest.Item, str]:
     """item -> group name, so that tests sharing a fixture (directly or through others) share a worker.
 
-    A group is named after where its widest fixture is defined: ``tests/browser`` for the tests
-    that share the JupyterLab server, ``tests/test_autograder_postgres.py`` for the PostgreSQL ones.
+    A group is named after where its widest fixture is defined: ``browser`` for the tests that
+    share the JupyterLab server, ``test_autograder_postgres`` for the PostgreSQL ones.
     """
     rank: dict[str, tuple[int, str]] = {}
     parent: dict[str, str] = {}
@@ -82,7 +84,31 @@ def worker_groups(items: list[pytest.Item]) -> dict[pytest.Item, str]:
         for other in fixtures[1:]:
             a, b = sorted((root(fixtures[0]), root(other)), key=rank.__getitem__)
             parent[b] = a
-    return {item: root(fixtures[0]).split("::")[0] for item, fixtures in uses.items() if fixtures}
+    return {item: Path(root(fixtures[0]).split("::")[0]).stem for item, fixtures in uses.items() if fixtures}
+
+
+def group_names(item: pytest.Item) -> str | None:
+    """The item's xdist group, as pytest-xdist names it (several groups: their names joined)."""
+    names = {str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in item.iter_markers("xdist_group")}
+    return "_".join(sorted(names)) or None
+
+
+def tell_xdist_the_groups(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Make sure a worker reports each grouped item as ``<node id>@<group>``.
+
+    That suffix is how pytest-xdist 3.8's loadgroup scheduler learns an item's group. xdist
+    writes it to ``item._nodeid``, which pytest 9.2's structured node ids no longer read, so
+    every group was silently ignored and, for one, each worker started its own JupyterLab and
+    Chromium (pytest-xdist issue 1386). Here the suffix goes into the node id itself, parsed
+    as pytest parses the ids in a worker's reports. Nothing to do once xdist's own suffix shows.
+    """
+    if not config.getoption("loadgroup", False):  # set in xdist workers under --dist loadgroup
+        return
+    for item in items:
+        group = group_names(item)
+        if group and not item.nodeid.endswith(f"@{group}"):
+            item._id = NodeId.parse(f"{item.nodeid}@{group}")
+            assert item.nodeid.endswith(f"@{group}"), "pytest's node ids changed again: see tell_xdist_the_groups"
 
 
 def lessons_run_in_the_browser(items: list[pytest.Item]) -> set[str]:
@@ -127,7 +153,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if not any(item.iter_markers("xdist_group")):
             item.add_marker(pytest.mark.xdist_group(group))
     yield
-    # After -m/-k/--deselect: only what really runs counts.
+    # After -m/-k/--deselect (only what really runs counts) and after pytest-xdist's own hook.
+    tell_xdist_the_groups(config, items)
     run_once(config, items)
 
 
