@@ -31,6 +31,13 @@ _STEP_FILE = re.compile(r"^test_(?:step|lesson)_(\d\d)_")
 #: A step's notebook or assignment id in a parameter: ``lessons/03_manual_backprop.ipynb``, ``03_manual_backprop``.
 _STEP_PARAM = re.compile(r"(?:^|[/\\])(\d\d)_[a-z]")
 _WIDE_SCOPES = ("session", "package", "module", "class")
+#: Groups that must share a worker although they share no fixture, each with the reason.
+SAME_WORKER = {
+    # Its class is graded with 8 s cell limits (2 s after a first time-out). Beside the browser
+    # tests (JupyterLab, Chromium and a lesson's kernel busy on the other core) cells timed out
+    # and correct work scored 0; beside the step tests it has room.
+    "test_autograder_classroom": "browser",
+}
 
 
 def steps_of(item: pytest.Item) -> set[str]:
@@ -84,7 +91,8 @@ def worker_groups(items: list[pytest.Item]) -> dict[pytest.Item, str]:
         for other in fixtures[1:]:
             a, b = sorted((root(fixtures[0]), root(other)), key=rank.__getitem__)
             parent[b] = a
-    return {item: Path(root(fixtures[0]).split("::")[0]).stem for item, fixtures in uses.items() if fixtures}
+    groups = {item: Path(root(fixtures[0]).split("::")[0]).stem for item, fixtures in uses.items() if fixtures}
+    return {item: SAME_WORKER.get(group, group) for item, group in groups.items()}
 
 
 def group_names(item: pytest.Item) -> str | None:
@@ -99,15 +107,19 @@ def tell_xdist_the_groups(config: pytest.Config, items: list[pytest.Item]) -> No
     That suffix is how pytest-xdist 3.8's loadgroup scheduler learns an item's group. xdist
     writes it to ``item._nodeid``, which pytest 9.2's structured node ids no longer read, so
     every group was silently ignored and, for one, each worker started its own JupyterLab and
-    Chromium (pytest-xdist issue 1386). Here the suffix goes into the node id itself, parsed
-    as pytest parses the ids in a worker's reports. Nothing to do once xdist's own suffix shows.
+    Chromium (pytest-xdist issue 1386). Here the suffix goes into the node id itself, on its
+    last name, so the id reads ``path::test[params]@group`` however pytest prints it. Nothing
+    to do once xdist's own suffix shows.
     """
     if not config.getoption("loadgroup", False):  # set in xdist workers under --dist loadgroup
         return
     for item in items:
         group = group_names(item)
         if group and not item.nodeid.endswith(f"@{group}"):
-            item._id = NodeId.parse(f"{item.nodeid}@{group}")
+            node_id = item._id
+            params = f"[{node_id.params}]" if node_id.params is not None else ""
+            last = f"{node_id.names[-1]}{params}@{group}"
+            item._id = NodeId(path=node_id.path, names=(*node_id.names[:-1], last))
             assert item.nodeid.endswith(f"@{group}"), "pytest's node ids changed again: see tell_xdist_the_groups"
 
 
