@@ -1,6 +1,8 @@
 # Backprop Lab: every command sets up what it needs first, and is quick when that is done.
 #   make lab    start JupyterLab on the course's start page
-#   make test   run the whole suite
+#   make test   run the whole suite, on every core
+#   make test-fast            the inner loop: no browser, PostgreSQL, notebook or nbgrader runs
+#   make test-step STEP=03    everything about one step
 #   make site   build the executed course as static HTML pages (build/site/index.html)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -13,8 +15,16 @@ export JUPYTER_PLATFORM_DIRS := 1
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 START_PAGE := lessons/00_start_here.ipynb
+# pytest-xdist workers: one per core this process may use (nproc); WORKERS=0 runs in one process.
+# Tests that share a server or another expensive fixture stay on one worker (tests/conftest.py).
+WORKERS ?= $(shell nproc 2>/dev/null || echo 1)
+PYTEST := $(BIN)/python -m pytest -n $(WORKERS)
+# What the inner loop leaves out: the browser, PostgreSQL, and everything marked slow (whole
+# notebooks run by nbclient, the nbgrader pipeline, grading in a kernel).
+FAST := not slow and not browser and not postgres
+STEP_ID = $(if $(filter 1 2 3 4 5 6 7 8 9,$(STEP)),0$(STEP),$(STEP))
 
-.PHONY: lab test site generate grade lint bench clean-venv
+.PHONY: lab test test-fast test-step site generate grade lint bench class clean-venv
 
 # Reinstall only when the pins or the package metadata change.
 $(RUNTIME_STAMP): requirements.txt pyproject.toml
@@ -31,7 +41,14 @@ lab: $(RUNTIME_STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" $(LAB_ARGS) $(START_PAGE)
 
 test: $(DEV_STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
+
+test-fast: $(DEV_STAMP)
+	$(PYTEST) -m "$(FAST)" $(PYTEST_ARGS)
+
+test-step: $(DEV_STAMP)
+	@test -n "$(STEP)" || { echo "usage: make test-step STEP=03"; exit 2; }
+	$(PYTEST) -m step$(STEP_ID) $(PYTEST_ARGS)
 
 # Every lesson executed and exported to HTML, figures and labs included, readable without Jupyter.
 site: $(DEV_STAMP)

@@ -4,6 +4,24 @@ Run them alone with ``python -m pytest tests/browser`` (or ``-m browser``); ``ma
 them with the rest. They need ``/usr/bin/chromium`` (``apt-get install chromium``; another path
 via ``BACKPROP_LAB_CHROMIUM``) and skip without it, except under ``CI=true`` where they fail.
 One JupyterLab server (a throwaway copy of the course, its own port and Jupyter dirs) and one
-browser serve the whole session. Screenshots land in ``artifacts/screenshots/`` (gitignored):
-before/after each lab, the quizzes, the exercise report, nbgrader's panels, and any failure.
+browser serve the whole session (on one worker under pytest-xdist: they are one ``xdist_group``).
+Screenshots land in ``artifacts/screenshots/`` (gitignored): before/after each lab, the quizzes,
+the exercise report, nbgrader's panels, and any failure.
 """
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+CHROMIUM = Path(os.environ.get("BACKPROP_LAB_CHROMIUM", "/usr/bin/chromium"))
+
+
+def unavailable_reason() -> str | None:
+    """Why the browser tests cannot run here, or None when they can."""
+    if importlib.util.find_spec("playwright") is None:
+        return "the Python package playwright is not installed (pip install -r requirements-dev.txt)"
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        return f"Chromium is not at {CHROMIUM} (apt-get install chromium, or set BACKPROP_LAB_CHROMIUM)"
+    return None

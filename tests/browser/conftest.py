@@ -19,9 +19,9 @@ import pytest
 
 from autograder import course
 
+from . import CHROMIUM, unavailable_reason
 from .server import LabServer
 
-CHROMIUM = Path(os.environ.get("BACKPROP_LAB_CHROMIUM", "/usr/bin/chromium"))
 # Flags measured to work as root and offline (../shared/FIELD-NOTES.md).
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -44,12 +44,9 @@ def _unavailable(reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def chromium_executable() -> Path:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        _unavailable("the Python package playwright is not installed (pip install -r requirements-dev.txt)")
-    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
-        _unavailable(f"Chromium is not at {CHROMIUM} (apt-get install chromium, or set BACKPROP_LAB_CHROMIUM)")
+    reason = unavailable_reason()
+    if reason:
+        _unavailable(reason)
     return CHROMIUM
 
 

@@ -37,6 +37,9 @@ LAB_SETTINGS = {
     },
 }
 START_TIMEOUT = 90
+#: Run the server so that it gets SIGTERM when the pytest process that started it dies: a run
+#: killed before its teardown (an aborted CI job, a killed xdist worker) leaves no server behind.
+DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "TERM", "--"] if shutil.which("setpriv") else []
 
 
 class ServerError(RuntimeError):
@@ -153,7 +156,7 @@ class LabServer:
         self._write_settings(Path(env["JUPYTERLAB_SETTINGS_DIR"]))
         self._write_nbgrader_config(Path(env["JUPYTER_CONFIG_DIR"]))
         command = [
-            sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
+            *DIE_WITH_PARENT, sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
             f"--ServerApp.token={self.token}", f"--ServerApp.root_dir={self.root}",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
