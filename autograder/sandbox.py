@@ -8,12 +8,13 @@ The kernel runs under **limits** (``prlimit``): address space (:data:`MEMORY_LIM
 seconds, processes and threads, and the size of any file it writes.
 
 It runs in a **jail** (bubblewrap, ``bwrap``, the sandbox Flatpak uses) when the machine has it:
-the whole file system read-only, the scratch directory the only place it can write, no network (a network namespace of its own: its loopback is its own, and the kernel's
-IPC sockets live in the scratch directory), and the course's own files hidden behind empty
-folders: the course root (gradebook, submissions), the exchange, and the repository's
-``source/``, ``solutions/``, ``lessons/`` and ``backprop_lab/`` (only ``autograder``, which the test
-cells import, stays visible). A graded answer can therefore neither import nor read the course's
-own code, nor forge a submission in the exchange, nor reach the network.
+the whole file system read-only, the scratch directory the only place it can write, no network
+(a network namespace of its own: its loopback is its own, and the kernel's IPC sockets live in
+the scratch directory), and the course's own files hidden behind empty folders: the course root
+(gradebook, submissions), the exchange, and the repository's ``source/``, ``solutions/``,
+``lessons/``, ``backprop_lab/`` and ``tests/`` (only ``autograder``, which the test cells import,
+stays visible). A graded answer can therefore neither import nor read the course's own code, nor
+forge a submission in the exchange, nor reach the network.
 
 When the grader runs as root, the kernel also runs as an **unprivileged user**: a numeric uid
 of its own, different for every notebook graded, with no supplementary groups
