@@ -27,7 +27,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import LogNorm
 
-from .mlp import PARAM_NAMES, init_params, loss, sigmoid
+from .mlp import PARAM_NAMES, loss, sigmoid
 from .numerics import numerical_gradient
 
 __all__ = [
@@ -135,20 +135,6 @@ def mystery_grads(params, X, y) -> dict:
     dz1 = dh * h * (1 - h)
     dW1, db1 = X.T @ dz1, dz1.sum(axis=0)
     return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
-
-
-# --- the names the step-05 assignment was written with ----------------------------------
-# source/05_gradient_checking (and the exercises and solutions made from it) call these; they
-# are mlp's network under older names. New code uses mlp.PARAM_NAMES, mlp.init_params and mlp.loss.
-
-PARAMETER_NAMES = PARAM_NAMES
-two_layer_loss = loss
-
-
-def init_two_layer(n_inputs: int, n_hidden: int, n_outputs: int, rng: np.random.Generator, dtype=np.float64) -> dict:
-    """``mlp.init_params(n_inputs, n_hidden, n_outputs, seed=rng, bias_scale=0.5)`` in ``dtype``."""
-    params = init_params(n_inputs, n_hidden, n_outputs, seed=rng, bias_scale=0.5)
-    return {name: value.astype(dtype) for name, value in params.items()}
 
 
 def check_network(grads_fn, params, X, y, h: float = 1e-5) -> dict:
