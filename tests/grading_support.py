@@ -123,3 +123,16 @@ def assert_kernel_agrees(assignment_id: str, answers: dict[str, str]) -> None:
     assert [(r.grade_id, r.points, r.message) for r in in_process.results] == [
         (r.grade_id, r.points, r.message) for r in kernel.results
     ]
+
+
+def test_points(assignment_id: str, hidden: bool | None = None) -> tuple[int, float]:
+    """(how many test cells, their points) of an assignment: all, only hidden or only visible ones."""
+    from autograder import cells
+
+    tests = [c for c in cells.master_from_notebook(course.source_notebook(assignment_id)) if c.is_test]
+    if hidden is not None:
+        tests = [c for c in tests if (cells.HIDDEN_BEGIN in c.source) == hidden]
+    return len(tests), sum(c.points for c in tests)
+
+
+test_points.__test__ = False  # a helper, not a test

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from grading_support import test_points
 
 from autograder import cli, course, selfcheck
 from autograder.grading import Report, TestResult
 
 ASSIGNMENT = "01_chain_rule"
+MAX = test_points(ASSIGNMENT)[1]
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -42,7 +44,7 @@ def test_check_a_solved_exercise_passes_quietly(learner_copy):
     result = run_cli("check", str(notebook))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "PASS  2/2  test_dh_dx_hidden" in result.stdout
-    assert "Score: 12 / 12" in result.stdout
+    assert f"Score: {MAX:g} / {MAX:g}" in result.stdout
     assert result.stderr == ""  # no kernel chatter ("Kernel is running over TCP ...")
     assert notebook.read_bytes() == before  # graded on a copy
 
@@ -53,7 +55,7 @@ def test_check_json_reports_every_test_with_its_message(learner_copy):
     result = run_cli("check", "--json", str(notebook))
     assert result.returncode == 1
     report = json.loads(result.stdout)
-    assert report["full_marks"] is False and report["score"] == 0 and report["max_score"] == 12
+    assert report["full_marks"] is False and report["score"] == 0 and report["max_score"] == MAX
     tests = report["notebooks"][0]["tests"]
     assert {t["grade_id"] for t in tests} >= {"test_dh_dx", "test_dh_dx_hidden"}
     assert all(not t["passed"] and "not implemented yet" in t["message"] for t in tests)
@@ -107,7 +109,7 @@ def test_check_my_work_cell_prints_the_report(learner_copy, capsys, monkeypatch)
     report = selfcheck.check_my_work(ASSIGNMENT)
     out = capsys.readouterr().out
     assert report is not None and report.score == 0
-    assert "FAIL  0/1  test_dh_dx" in out and "Score: 0 / 12" in out
+    assert "FAIL  0/1  test_dh_dx" in out and f"Score: 0 / {MAX:g}" in out
 
 
 def test_check_my_work_does_nothing_inside_a_grading_kernel(monkeypatch, capsys):

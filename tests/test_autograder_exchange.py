@@ -18,6 +18,7 @@ from pathlib import Path
 import corpus
 import nbformat
 import pytest
+from grading_support import test_points
 
 from autograder import course
 
@@ -154,8 +155,8 @@ def test_a_learner_quoting_the_hidden_markers_still_gets_feedback(workflow):
 
 def test_export_has_every_student_with_a_status(workflow):
     rows = {r["student_id"]: r for r in csv.DictReader((workflow["instructor"] / "grades.csv").open())}
-    assert (rows["alice"]["status"], float(rows["alice"]["score"])) == ("graded", 12.0)
-    assert rows["bob"]["status"] == "graded" and 0 < float(rows["bob"]["score"]) < 12
+    assert (rows["alice"]["status"], float(rows["alice"]["score"])) == ("graded", test_points(ASSIGNMENT)[1])
+    assert rows["bob"]["status"] == "graded" and 0 < float(rows["bob"]["score"]) < test_points(ASSIGNMENT)[1]
     assert rows["carol"]["status"] == "not graded"
     assert "not a valid notebook" in rows["carol"]["reason"]
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import corpus
 import pytest
+from grading_support import test_points
 from nbgrader.api import Gradebook
 
 from autograder.classroom import grade_class
@@ -122,7 +123,7 @@ def test_the_gradebook_is_postgres(graded):
 def test_parallel_grades_land_in_postgres(graded):
     with Gradebook(graded["db_url"]) as gradebook:
         scores = {s.student.id: s.score for s in gradebook.find_assignment(ASSIGNMENT).submissions}
-    assert scores == {"alice": 12.0, "bob": 0.0, "carol": 0.0, "dave": 0.0}
+    assert scores == {"alice": test_points(ASSIGNMENT)[1], "bob": 0.0, "carol": 0.0, "dave": 0.0}
     assert [o.student_id for o in graded["summary"].failed] == ["carol"]
 
 

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from grading_support import test_points
 
-from autograder import course, selfcheck
+from autograder import cells, course, selfcheck
 
 ASSIGNMENT = "01_chain_rule"
 REPO = Path(__file__).resolve().parent.parent
-VISIBLE_POINTS = 4  # one point for each visible test of 01_chain_rule; its hidden tests are worth 8
+VISIBLE_POINTS = test_points(ASSIGNMENT, hidden=False)[1]  # the visible tests of 01_chain_rule
 
 
 @pytest.fixture
@@ -58,7 +59,8 @@ def test_solved_exercise_passes_the_visible_tests_and_names_the_hidden_ones(stud
     out = capsys.readouterr().out
     assert report is not None and report.score == report.max_score == VISIBLE_POINTS, out
     assert "PASS  1/1  test_dh_dx" in out and "test_dh_dx_hidden" not in out
-    assert "Hidden tests run when your instructor grades" in out and "(4 tests, 8 more points)" in out
+    held_back = "({} tests, {:g} more points)".format(*test_points(ASSIGNMENT, hidden=True))
+    assert "Hidden tests run when your instructor grades" in out and held_back in out
     assert "Traceback" not in out
 
 
@@ -94,5 +96,6 @@ def test_a_failing_check_is_a_sentence_not_a_traceback(student, capsys, monkeypa
 
 def test_hidden_tests_are_the_test_cells_the_release_emptied():
     released = REPO / course.EXERCISES_DIR / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    assert selfcheck.hidden_test_ids(released) == [
-        "test_compose_derivative_hidden", "test_dh_dx_hidden", "test_dz_dt_hidden", "test_neuron_gradients_hidden"]
+    hidden = [c.grade_id for c in cells.master_from_notebook(course.source_notebook(ASSIGNMENT))
+              if c.is_test and cells.HIDDEN_BEGIN in c.source]
+    assert len(hidden) >= 4 and selfcheck.hidden_test_ids(released) == hidden

@@ -26,6 +26,7 @@ import nbformat
 import pytest
 from browser import jupyterlab as lab
 from browser.conftest import VIEWPORT
+from grading_support import test_points
 
 from .conftest import REPO, classroom, screenshot
 
@@ -207,7 +208,7 @@ def test_student_a_fetches_solves_checks_and_submits(sessions, settings):
     assert not lab.error_outputs(check_cell) and "Traceback" not in report, report
     assert re.search(r"PASS\s+1/1\s+test_compose_derivative\b", report), report
     assert re.search(r"FAIL\s+0/1\s+test_dh_dx\b", report), report
-    assert "Score: 1 / 4" in report and "_hidden" not in report, report
+    assert f"Score: 1 / {test_points(ASSIGNMENT, hidden=False)[1]:g}" in report and "_hidden" not in report, report
 
     submit(page, settings, user)
     screenshot(page, "06-student-a-submitted")
