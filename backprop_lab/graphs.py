@@ -330,9 +330,13 @@ class BackwardStepper(Lab):
         self.steps = backward_steps(self.root)
         self.names = node_names(self.root)
         self.figure.set_size_inches(*graph_figsize(layered_layout(self.root)))
+        # A program has a handful of steps: draw them all now, so that a move only swaps pictures.
+        self._pictures: dict[int, bytes] = {}
         with self.step_slider.hold_trait_notifications():
             self.step_slider.max = len(self.steps) - 1
             self.step_slider.value = 0
+        for index in reversed(range(len(self.steps))):
+            self.step_slider.value = index
         self.update()
 
     def _move(self, delta: int) -> None:
@@ -384,6 +388,15 @@ class BackwardStepper(Lab):
 
     def controls(self) -> list[widgets.Widget]:
         return [self.expression, self.prev_button, self.step_slider, self.next_button]
+
+    def update(self) -> None:
+        """Draw the current step; its picture was rendered when the program was loaded (the
+        rendering is two thirds of a move's cost)."""
+        index = self.step_slider.value
+        self.draw()
+        if index not in self._pictures:
+            self._pictures[index] = self.render()
+        self.image.value = self._pictures[index]
 
     def draw(self) -> None:
         index = self.step_slider.value
