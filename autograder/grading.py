@@ -116,13 +116,17 @@ def score_cells(notebook) -> list[TestResult]:
     return results
 
 
+def read_notebook(path: Path):
+    """(the notebook at ``path``, None), or (None, why it cannot be read as a notebook)."""
+    try:
+        return nbformat.read(str(path), as_version=4), None
+    except Exception as error:  # nbformat raises several unrelated types for a broken file
+        return None, Problem.invalid_notebook(Path(path).name, f"{type(error).__name__}: {error}")
+
+
 def invalid_notebook_problem(path: Path) -> Problem | None:
     """Why the file at ``path`` cannot be read as a notebook, or None when it can."""
-    try:
-        nbformat.read(str(path), as_version=4)
-    except Exception as error:  # nbformat raises several unrelated types for a broken file
-        return Problem.invalid_notebook(Path(path).name, f"{type(error).__name__}: {error}")
-    return None
+    return read_notebook(path)[1]
 
 
 def _after_last_test_of(notebook, answer: str) -> int:
@@ -155,11 +159,10 @@ def grade_notebook(
     ``executor_options`` set other traits of :class:`autograder.execute.HardenedExecute`.
     """
     report = Report(notebook=str(submission))
-    unreadable = invalid_notebook_problem(Path(submission))
+    learner, unreadable = read_notebook(Path(submission))
     if unreadable:
         report.problems.append(unreadable)
         return report
-    learner = nbformat.read(str(submission), as_version=4)
     master_cells = cells.master_from_notebook(master)
     notebook = restore_notebook(learner, master_cells)
     if only:
