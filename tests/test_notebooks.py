@@ -1,5 +1,6 @@
-"""Every lesson and every solution notebook runs top to bottom without an error, and every
-notebook in the repository is committed clean: no outputs, no execution counts."""
+"""Every lesson and every solution notebook runs top to bottom without an error, every untouched
+exercise grades to zero, and every notebook in the repository is committed clean: no outputs, no
+execution counts."""
 
 import re
 from pathlib import Path
@@ -9,6 +10,7 @@ import pytest
 from nbclient import NotebookClient
 
 from autograder import course
+from autograder.grading import grade_notebook
 
 LESSONS = course.lesson_notebooks()
 SOLUTIONS = [course.solution_notebook(a) for a in course.assignment_ids()]
@@ -52,6 +54,17 @@ def test_solution_runs_and_its_self_check_reports_full_marks(path):
     score = re.search(r"Score: (\S+) / (\S+)", report)
     assert score, f"the self-check cell printed no score:\n{report}"
     assert score.group(1) == score.group(2), report
+
+
+@pytest.mark.parametrize("assignment_id", course.assignment_ids())
+def test_untouched_exercise_grades_to_zero(assignment_id):
+    """By the one engine, in this process: an untouched exercise runs no learner code the kernel
+    would treat otherwise (each step's kernel test shows the two agree). Through nbgrader: the
+    class tests, on 01."""
+    report = grade_notebook(course.exercise_notebook(assignment_id), course.source_notebook(assignment_id),
+                            student="suite", in_process=True)
+    assert report.error is None, report.error
+    assert report.max_score > 0 and report.score == 0, [(r.grade_id, r.points) for r in report.results]
 
 
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=_ids(ALL_NOTEBOOKS))
