@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import csv
 import html
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
+import commands
 import corpus
 import nbformat
 import pytest
@@ -37,10 +36,7 @@ def nbgrader(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     root here) would hand each student everyone's feedback.
     """
     jupyter = {"JUPYTER_CONFIG_DIR": str(cwd / ".jupyter"), "JUPYTER_DATA_DIR": str(cwd / ".jupyter-data")}
-    return subprocess.run(
-        [sys.executable, "-m", "nbgrader", *args], cwd=cwd, capture_output=True, text=True, check=False,
-        env={**os.environ, **jupyter},
-    )
+    return commands.run("nbgrader", args, cwd=cwd, env=jupyter)
 
 
 def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
@@ -85,10 +81,7 @@ STUDENTS = ("alice", "bob", "carol", "dave", "erin")
 def workflow(tmp_path_factory):
     base = tmp_path_factory.mktemp("workflow")
     instructor, exchange = base / "course", base / "exchange"
-    ok(subprocess.run(
-        [sys.executable, "-m", "autograder", "init-course", str(instructor), "--exchange", str(exchange)],
-        capture_output=True, text=True, check=False,
-    ))
+    ok(commands.run("autograder", ["init-course", str(instructor), "--exchange", str(exchange)], cwd=base))
     ok(nbgrader("generate_assignment", ASSIGNMENT, cwd=instructor))
     ok(nbgrader("release_assignment", ASSIGNMENT, cwd=instructor))
     student_flags = ["--course", course.COURSE_ID, f"--Exchange.root={exchange}"]
@@ -100,10 +93,7 @@ def workflow(tmp_path_factory):
         student_answer(student, home / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
         ok(nbgrader("submit", ASSIGNMENT, *student_flags, f"--student={student}", cwd=home))
     ok(nbgrader("collect", ASSIGNMENT, "--ExchangeCollect.check_owner=False", cwd=instructor))
-    grading = subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", ASSIGNMENT, "--workers=2"],
-        cwd=instructor, capture_output=True, text=True, check=False,
-    )
+    grading = commands.run("autograder", ["grade", ASSIGNMENT, "--workers=2"], cwd=instructor)
     ok(nbgrader("generate_feedback", ASSIGNMENT, cwd=instructor))
     ok(nbgrader("release_feedback", ASSIGNMENT, cwd=instructor))
     for student in STUDENTS:
