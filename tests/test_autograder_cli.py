@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
+import commands
 import nbformat
 import pytest
 from grading_support import test_points
@@ -20,8 +20,8 @@ MAX = test_points(ASSIGNMENT)[1]
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "autograder", *args], capture_output=True, text=True, cwd=cwd,
-                          check=False)
+    """``python -m autograder ARGS`` (tests/commands.py: its own process, without the imports' start-up)."""
+    return commands.run("autograder", args, cwd=cwd or Path.cwd())
 
 
 @pytest.fixture

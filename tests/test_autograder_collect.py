@@ -8,10 +8,9 @@ silently ignored. Here each is refused (or collected anew) and the others are co
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
+import commands
 import corpus
 import nbformat
 import pytest
@@ -56,11 +55,9 @@ def collected(tmp_path_factory):
     (inbound / f"linda+{ASSIGNMENT}+{EARLY}+1").symlink_to(_hand_in(inbound, "alice2", EARLY))
     # bob hands in a wrong answer, is collected, then hands in again.
     _hand_in(inbound, "bob", EARLY, kind="untouched")
-    first = subprocess.run([sys.executable, "-m", "nbgrader", "collect", ASSIGNMENT,
-                            "--ExchangeCollect.check_owner=False"], cwd=root, capture_output=True, text=True)
+    first = commands.run("nbgrader", ["collect", ASSIGNMENT, "--ExchangeCollect.check_owner=False"], cwd=root)
     _hand_in(inbound, "bob", LATE)
-    second = subprocess.run([sys.executable, "-m", "nbgrader", "collect", ASSIGNMENT,
-                             "--ExchangeCollect.check_owner=False"], cwd=root, capture_output=True, text=True)
+    second = commands.run("nbgrader", ["collect", ASSIGNMENT, "--ExchangeCollect.check_owner=False"], cwd=root)
     return {"root": root, "first": first, "second": second, "secret": secret}
 
 
