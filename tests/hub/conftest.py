@@ -26,6 +26,8 @@ from browser.conftest import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
+#: Checks a learner may ask the grading service for per hour, in the test class (the flood test uses them up).
+CHECKS_PER_HOUR = 8
 SCREENSHOTS = REPO / "artifacts" / "screenshots" / "hub"
 
 
@@ -72,7 +74,8 @@ def hub_class() -> Iterator:
     settings = classroom.ClassSettings(
         root=Path(f"/srv/backprop-class-test-{tag}"), instructors=[f"bpt{tag}-teach"],
         students=[f"bpt{tag}-ann", f"bpt{tag}-bob"], grader=f"bpt{tag}-grader",
-        port=port(), hub_port=port(), proxy_api_port=port(), service_port=port())
+        port=port(), hub_port=port(), proxy_api_port=port(), service_port=port(), grading_port=port(),
+        checks_per_hour=CHECKS_PER_HOUR)
     hub = classroom.Hub(settings)
     try:
         classroom.set_up(settings, log=lambda message: print(f"[class] {message}"))
