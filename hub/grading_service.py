@@ -29,7 +29,8 @@ from jupyterhub.services.auth import HubAuthenticated
 from tornado import web
 from tornado.ioloop import IOLoop
 
-from autograder.service.config import MAX_NOTEBOOK_BYTES, PREFIX, ServiceConfig
+from autograder import sandbox
+from autograder.service.config import MAX_NOTEBOOK_BYTES, PREFIX, REQUIRE_JAIL_ENV, ServiceConfig
 from autograder.service.store import CapReached, Store
 from autograder.service.workers import WorkerPool
 
@@ -123,6 +124,13 @@ def make_app(service: dict, prefix: str) -> web.Application:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="[grading %(asctime)s] %(message)s")
     config = ServiceConfig.from_env()
+    if config.require_jail and not sandbox.can_jail():
+        # A service that strangers call never runs their code outside the jail (no network, the
+        # course hidden): better no service (the check cell then runs the visible tests) than that.
+        log.error("bubblewrap cannot jail a grading kernel here (apt-get install bubblewrap; on Kubernetes, "
+                  "unprivileged user namespaces): not starting. Set %s=0 only to try the service out.",
+                  REQUIRE_JAIL_ENV)
+        return 1
     config.state_dir.mkdir(parents=True, exist_ok=True)
     config.state_dir.chmod(0o700)  # learners' notebooks wait here: closed to every other user
     store = Store(config.state_dir / "checks.sqlite", config.checks_per_hour)

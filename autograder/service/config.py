@@ -30,7 +30,10 @@ WORKERS_ENV = "BACKPROP_GRADING_WORKERS"
 CAP_ENV = "BACKPROP_GRADING_CHECKS_PER_HOUR"
 COURSE_ROOT_ENV = "BACKPROP_GRADING_COURSE_ROOT"
 EXCHANGE_ENV = "BACKPROP_GRADING_EXCHANGE"
-SERVICE_ENV_NAMES = (PORT_ENV, STATE_ENV, MASTERS_ENV, WORKERS_ENV, CAP_ENV, COURSE_ROOT_ENV, EXCHANGE_ENV)
+#: "0" lets the service grade where bubblewrap cannot jail a kernel (never for a class: see docs).
+REQUIRE_JAIL_ENV = "BACKPROP_GRADING_REQUIRE_JAIL"
+SERVICE_ENV_NAMES = (PORT_ENV, STATE_ENV, MASTERS_ENV, WORKERS_ENV, CAP_ENV, COURSE_ROOT_ENV, EXCHANGE_ENV,
+                     REQUIRE_JAIL_ENV)
 
 #: Checks each learner may ask for in any hour, unless the instructor sets another cap.
 DEFAULT_CHECKS_PER_HOUR = 30
@@ -43,10 +46,15 @@ MAX_ATTEMPTS = 2
 #: Memory the service needs beside its workers' kernels (the web app, the workers' own Python).
 SERVICE_OVERHEAD_BYTES = 1024**3
 
-# Paths inside the Kubernetes pod (deploy/k8s/): the masters are mounted read-only, the queue
-# lives on a volume of its own.
-CONTAINER_STATE_DIR = "/var/lib/backprop-grading"
-CONTAINER_MASTERS_DIR = "/srv/backprop-lab/source"
+# Paths inside the Kubernetes pod (deploy/k8s/). The pod's kernels run as the service's own user
+# (no root there), so everything private lives under the course root, which the jail hides: the
+# masters (mounted read-only) and the queue (a volume of its own).
+CONTAINER_COURSE_ROOT = "/srv/backprop-lab"
+CONTAINER_MASTERS_DIR = f"{CONTAINER_COURSE_ROOT}/source"
+CONTAINER_STATE_DIR = f"{CONTAINER_COURSE_ROOT}/grading"
+#: The pod's user (not root) and its only writable places beside the queue.
+CONTAINER_UID = 10101
+CONTAINER_TMP = "/tmp"
 
 
 def default_workers(cpus: int | None = None, memory_bytes: int | None = None) -> int:
@@ -75,6 +83,8 @@ class ServiceConfig:
     #: The course folder (gradebook, submissions) and the exchange: hidden from grading kernels.
     course_root: str = ""
     exchange: str = ""
+    #: Refuse to start where a grading kernel could not be jailed (autograder.sandbox.can_jail).
+    require_jail: bool = True
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> ServiceConfig:
@@ -84,12 +94,14 @@ class ServiceConfig:
                    port=int(env.get(PORT_ENV, DEFAULT_PORT)),
                    workers=int(env.get(WORKERS_ENV) or default_workers()),
                    checks_per_hour=int(env.get(CAP_ENV, DEFAULT_CHECKS_PER_HOUR)),
-                   course_root=env.get(COURSE_ROOT_ENV, ""), exchange=env.get(EXCHANGE_ENV, ""))
+                   course_root=env.get(COURSE_ROOT_ENV, ""), exchange=env.get(EXCHANGE_ENV, ""),
+                   require_jail=env.get(REQUIRE_JAIL_ENV, "1") != "0")
 
     def to_env(self) -> dict[str, str]:
         return {STATE_ENV: str(self.state_dir), MASTERS_ENV: str(self.masters), PORT_ENV: str(self.port),
                 WORKERS_ENV: str(self.workers), CAP_ENV: str(self.checks_per_hour),
-                COURSE_ROOT_ENV: self.course_root, EXCHANGE_ENV: self.exchange}
+                COURSE_ROOT_ENV: self.course_root, EXCHANGE_ENV: self.exchange,
+                REQUIRE_JAIL_ENV: "1" if self.require_jail else "0"}
 
     def master(self, assignment: str) -> Path | None:
         """The master of ``assignment``, or None when there is no such assignment."""
