@@ -16,6 +16,7 @@ import time
 
 import nbformat
 import pytest
+from grading_support import wait_for
 
 from autograder import course
 from autograder.grading import Report, TestResult
@@ -25,7 +26,6 @@ from autograder.service.store import FAILED, QUEUED, RUNNING, CapReached, Store
 from autograder.service.workers import WorkerPool
 
 ASSIGNMENT = "01_chain_rule"
-pytestmark = pytest.mark.slow
 
 
 def notebook_bytes(kind: str = "correct") -> bytes:
@@ -124,16 +124,6 @@ def test_no_message_carries_a_hidden_tests_code():
 # --- the worker pool, grading for real (in the sandbox when run as root) ------------------------
 
 
-def wait_until(condition, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {seconds} s waiting for {what}")
-
-
 @pytest.fixture
 def pool(tmp_path):
     service = config.ServiceConfig(state_dir=tmp_path / "state", masters=course.REPO_ROOT / course.SOURCE_DIR,
@@ -154,17 +144,37 @@ def slow_correct_notebook(seconds: float) -> bytes:
     return nbformat.writes(notebook).encode()
 
 
+@pytest.mark.slow
 def test_a_worker_that_dies_loses_no_check(pool):
     store = pool.store
-    check = store.submit("ann", ASSIGNMENT, slow_correct_notebook(4))
+    check = store.submit("ann", ASSIGNMENT, slow_correct_notebook(3))
     pool.start()
-    wait_until(lambda: store.get(check, "ann")["state"] == RUNNING and pool.pids(), 60, "the check to start")
-    time.sleep(1.0)  # inside the grading
+    wait_for(lambda: store.get(check, "ann")["state"] == RUNNING and pool.pids(), "the check to start", 60, 0.1)
+    time.sleep(0.5)  # inside the grading
     (pid,) = pool.pids()
     os.kill(pid, signal.SIGKILL)
-    done = wait_until(lambda: (c := store.get(check, "ann"))["state"] not in (QUEUED, RUNNING) and c, 120,
-                      "the retried check")
+    done = wait_for(lambda: (c := store.get(check, "ann"))["state"] not in (QUEUED, RUNNING) and c,
+                    "the retried check", 120, 0.1)
     assert done["state"] == "done" and done["attempts"] == 2, done
     assert done["report"]["score"] == done["report"]["max_score"] > 0, done["report"]
     assert pool.pids() and pool.pids() != [pid]
     assert not list((pool.work_dir).glob(f"{pid}/*")), "the dead worker's notebooks were left behind"
+
+
+@pytest.mark.slow
+def test_a_killed_service_answers_every_acknowledged_check_after_its_restart(tmp_path):
+    """The real service (hub/grading_service.py), killed with checks queued and one being graded."""
+    from service_support import Service
+
+    service = Service(tmp_path / "state", workers=1).start()
+    try:
+        notebooks = {"ann": notebook_bytes().decode(), "bob": notebook_bytes("untouched").decode()}
+        checks = {learner: service.submit(learner, notebook)["id"] for learner, notebook in notebooks.items()}
+        service.stop(kill=True)  # SIGKILL: the queue is all that is left (its workers die with it)
+        service.start()
+        answers = {learner: service.wait(learner, check_id) for learner, check_id in checks.items()}
+    finally:
+        service.close()
+    assert {a["state"] for a in answers.values()} == {"done"}, answers
+    assert answers["ann"]["report"]["score"] == answers["ann"]["report"]["max_score"] > 0, answers
+    assert answers["bob"]["report"]["score"] == 0, answers

@@ -19,14 +19,13 @@ import re
 import shutil
 import subprocess
 import textwrap
-import time
 from pathlib import Path
 
 import nbformat
 import pytest
 from browser import jupyterlab as lab
 from browser.conftest import VIEWPORT
-from grading_support import test_points
+from grading_support import test_points, wait_for
 
 from .conftest import REPO, classroom, screenshot
 
@@ -101,16 +100,6 @@ def instructor(settings) -> str:
 
 def fetched_notebook(settings, user: str) -> Path:
     return Path("/home") / user / settings.course_id / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-
-
-def wait_for(condition, what: str, timeout_s: float = 60):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 # --- the formgrader -------------------------------------------------------------------------
