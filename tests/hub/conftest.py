@@ -9,6 +9,7 @@ say so, except in CI (``CI=true``), where they fail.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
@@ -65,8 +66,8 @@ def check_prerequisites() -> None:
         unavailable(f"Chromium is not at {CHROMIUM} (apt-get install chromium)")
 
 
-@pytest.fixture(scope="module")
-def hub_class() -> Iterator:
+@contextlib.contextmanager
+def running_class() -> Iterator:
     """A running class: (settings, hub). Everything it created is removed afterwards."""
     check_prerequisites()
     tag = secrets.token_hex(3)
@@ -88,6 +89,13 @@ def hub_class() -> Iterator:
 
 
 @pytest.fixture(scope="module")
+def hub_class() -> Iterator:
+    """The browser tests' class (tests/hub/test_grading_service.py starts its own, on another worker)."""
+    with running_class() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
 def chromium() -> Iterator:
     from playwright.sync_api import sync_playwright
 
@@ -95,11 +103,6 @@ def chromium() -> Iterator:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         yield browser
         browser.close()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _fresh_screenshots() -> None:
-    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
 
 
 def screenshot(page, name: str) -> Path:

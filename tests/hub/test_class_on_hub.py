@@ -27,7 +27,7 @@ from browser import jupyterlab as lab
 from browser.conftest import VIEWPORT
 from grading_support import test_points, wait_for
 
-from .conftest import REPO, classroom, screenshot
+from .conftest import REPO, SCREENSHOTS, classroom, screenshot
 
 pytestmark = pytest.mark.hub
 
@@ -62,6 +62,11 @@ class Sessions:
     def close(self) -> None:
         for page in self.pages.values():
             page.context.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fresh_screenshots() -> None:
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

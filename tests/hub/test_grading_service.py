@@ -41,7 +41,7 @@ from autograder.service import config as grading
 from autograder.service.client import request
 from autograder.service.report import WITHHELD, hidden_lines
 
-from .conftest import CHECKS_PER_HOUR
+from .conftest import CHECKS_PER_HOUR, running_class
 
 pytestmark = pytest.mark.hub
 
@@ -115,7 +115,15 @@ class Hub:
 
 
 @pytest.fixture(scope="module")
-def hub(hub_class) -> Iterator[Hub]:
+def grading_class() -> Iterator:
+    """A class of its own (not the browser tests' hub_class): its fixture, and so its xdist worker, differ."""
+    with running_class() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def hub(grading_class) -> Iterator[Hub]:
+    hub_class = grading_class
     hub = Hub(hub_class[0])
     try:
         (token,) = hub.learners([f"{hub_class[0].students[0]}-probe"])
