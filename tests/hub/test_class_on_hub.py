@@ -18,6 +18,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -245,6 +246,10 @@ def test_the_students_environment_still_holds_no_hidden_test(settings):
                                                json.dumps(needles), *places], Path("/home") / user, "students")
     assert json.loads(probe.stdout) == [], probe.stdout
     assert (Path("/home") / user / settings.course_id / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file()  # it looked
+    # The same probe, as root, finds the master: an empty answer above is not a blind probe.
+    found = subprocess.run([sys.executable, "-c", HIDDEN_PROBE, json.dumps(needles), str(REPO / "source" / ASSIGNMENT)],
+                           capture_output=True, text=True, check=True)
+    assert json.loads(found.stdout) == [str(REPO / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")], found.stdout
 
 
 def test_student_b_submits_a_wrong_answer(sessions, settings):
