@@ -11,6 +11,7 @@
 - :mod:`autograder.export`        the grade export with "not graded" and its reason
 - :mod:`autograder.authoring`     generate exercises and solutions; an instructor's course folder
 - :mod:`autograder.selfcheck`     the learner's "check my work" cell
+- :mod:`autograder.service`       a class's grading service: hidden-test feedback from the hub (hub/grading_service.py)
 - kernel side: :mod:`autograder.checks` (what test cells call; failures name the mistake),
   :mod:`autograder.kernel_guard` (puts back what the tests rely on), with
   :mod:`autograder.tamper` and :mod:`autograder.sandbox` keeping a submission from gaming the grade

@@ -5,8 +5,10 @@ saved, on a copy: the learner's file is never modified.
 
 Studying alone (the course's repository, with the instructor masters in ``source/``), it runs
 every test an instructor would, hidden ones included. In a class the masters stay with the
-instructors, so a student's environment has no ``source/``: the check then grades with the
-visible tests of the exercise *as it was released* (nbgrader's exchange, which only the
+instructors, so a student's environment has no ``source/``: where the hub runs the course's
+grading service (:mod:`autograder.service`), the check sends the saved notebook there and shows
+the report of every test, hidden ones included, without their code. Without it, the check grades
+with the visible tests of the exercise *as it was released* (nbgrader's exchange, which only the
 instructor can write to; else the ``exercises/`` of an installed course), never with the test
 cells of the learner's own copy, which the learner can edit. It says that the hidden tests run
 when the instructor grades, and reports any problem in a sentence, never a traceback.
@@ -62,7 +64,7 @@ def check_my_work(assignment_id: str, notebook: str | os.PathLike | None = None)
     print(f"Checking the last saved version of {path.name} (save first: Ctrl+S)...")
     master = course.REPO_ROOT / course.SOURCE_DIR / assignment_id / f"{assignment_id}.ipynb"
     if not master.is_file():
-        return _check_visible_tests(assignment_id, path)
+        return _check_in_class(assignment_id, path)
     from .grading import grade_notebook
 
     report = grade_notebook(path, course.source_notebook(assignment_id))
@@ -73,6 +75,20 @@ def check_my_work(assignment_id: str, notebook: str | os.PathLike | None = None)
 # --- in a class: the masters are with the instructors ---------------------------------------
 
 HIDDEN_TESTS_NOTE = "Hidden tests run when your instructor grades: they are not on this computer."
+
+
+def _check_in_class(assignment_id: str, path: Path) -> Report | None:
+    """Through the course's grading service when the hub names one (every test, hidden ones
+    included, graded on the instructor's side); else with the visible tests only."""
+    from .service.client import ServiceUnavailable, check_with_service, service_url
+
+    url = service_url()
+    if url:
+        try:
+            return check_with_service(url, assignment_id, path)
+        except ServiceUnavailable as error:
+            print(f"The course's grading service did not answer ({error}): checking with the visible tests only.")
+    return _check_visible_tests(assignment_id, path)
 
 
 def _nbgrader_exchange() -> tuple[Path, str]:

@@ -42,6 +42,9 @@ from pathlib import Path
 
 HUB_DIR = Path(__file__).resolve().parent
 REPO_ROOT = HUB_DIR.parent
+sys.path.insert(0, str(REPO_ROOT))  # run as a script from the checkout: the course's package beside it
+from autograder.service import config as grading  # noqa: E402
+
 CONFIG_FILE = HUB_DIR / "jupyterhub_config.py"
 #: Debian's Python: every user can run it (a pyenv Python under /root is closed to them).
 SYSTEM_PYTHON = Path(os.environ.get("BACKPROP_CLASS_PYTHON", "/usr/bin/python3.11"))
@@ -155,6 +158,11 @@ class ClassSettings:
     hub_port: int = 8081
     proxy_api_port: int = 8001
     service_port: int = 9999
+    #: The grading service (autograder/service, hub/grading_service.py): its port, the checks each
+    #: learner may ask for per hour, and its workers (0: sized to the machine).
+    grading_port: int = grading.DEFAULT_PORT
+    checks_per_hour: int = grading.DEFAULT_CHECKS_PER_HOUR
+    grading_workers: int = 0
     venv: Path = DEFAULT_VENV
     ssl_cert: str | None = None
     ssl_key: str | None = None
@@ -183,6 +191,17 @@ class ClassSettings:
         """The instructors' course folder: masters, gradebook, submissions (private to the grader)."""
         return self.grader_home / self.course_id
 
+    @property
+    def admin_token_file(self) -> Path:
+        """The token of the hub's ``class-admin`` service (root only): scripts that manage the class's
+        users and tokens through the hub's REST API use it (the grading service's load test does)."""
+        return self.root / "hub" / "admin-api-token"
+
+    @property
+    def grading_state(self) -> Path:
+        """The grading service's queue and log (root only: learners' notebooks wait there)."""
+        return self.root / "grading"
+
     def users(self) -> list[str]:
         return [*self.instructors, *self.students]
 
@@ -197,7 +216,14 @@ class ClassSettings:
         for role in LAB_PLUGINS:
             _write_role_config(self, role)
         data = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items() if k != "passwords"}
-        data.update(proxy=str(PROXY), course_dir=str(self.course_dir), grader_home=str(self.grader_home))
+        data.update(proxy=str(PROXY), course_dir=str(self.course_dir), grader_home=str(self.grader_home),
+                    grading_state=str(self.grading_state), grading_service=str(HUB_DIR / "grading_service.py"),
+                    admin_token_file=str(self.admin_token_file))
+        self.grading_state.mkdir(exist_ok=True)
+        self.grading_state.chmod(0o700)
+        if not self.admin_token_file.exists():
+            self.admin_token_file.write_text(secrets.token_hex(32))
+        self.admin_token_file.chmod(0o600)
         self.settings_file.write_text(json.dumps(data, indent=2))
         return self.settings_file
 
@@ -408,7 +434,7 @@ DEMO = {"instructors": ["demo-instructor"], "students": ["demo-student1", "demo-
 def demo_settings(port: int) -> ClassSettings:
     """The demo on ``port``; the hub, the proxy's API and the formgrader on free ports of 127.0.0.1."""
     return ClassSettings(root=DEMO_ROOT, port=port, hub_port=free_port(), proxy_api_port=free_port(),
-                         service_port=free_port(), **DEMO)
+                         service_port=free_port(), grading_port=free_port(), **DEMO)
 
 
 def _assignments() -> list[str]:

@@ -14,12 +14,18 @@ The pieces are the ones JupyterHub and nbgrader document for one machine:
   group access to the service);
 - nbgrader's JupyterHubAuthPlugin maps the groups ``nbgrader-<course>`` (students) and
   ``formgrade-<course>`` (instructors) to courses, and the exchange path includes the course,
-  so a second course is one more service, grader account and pair of groups.
+  so a second course is one more service, grader account and pair of groups;
+- the grading service (``grading``, hub/grading_service.py) grades a learner's check with every
+  test, hidden ones included, and answers with the report only: the course's students and
+  instructors may call it, through their server's token; its names, port and limits come from
+  autograder/service/config.py, as the Kubernetes manifests' do (deploy/k8s/).
 """
 
 import json
 import os
 from pathlib import Path
+
+from autograder.service import config as grading
 
 c = get_config()  # noqa: F821 (provided by traitlets when JupyterHub loads this file)
 
@@ -67,6 +73,8 @@ c.Spawner.environment = {
     "PATH": path,
     "JUPYTER_CONFIG_PATH": _config_path,
     "JUPYTER_PLATFORM_DIRS": "1",
+    # The check cell sends the saved notebook here (autograder/service/client.py).
+    grading.URL_ENV: f"http://127.0.0.1:{settings['grading_port']}{grading.PREFIX}",
 }
 
 # --- the course: formgrader service, groups and roles ---------------------------------------
@@ -93,7 +101,26 @@ c.JupyterHub.services = [
             "JUPYTERHUB_DEFAULT_URL": "/lab",
         },
         "oauth_no_confirm": True,
-    }
+    },
+    {
+        # The grading service runs as root: each grading kernel then runs as a throwaway user, jailed
+        # (autograder/sandbox.py); the course folder (masters, gradebook) and the exchange are hidden from it.
+        "name": grading.SERVICE_NAME,
+        "url": f"http://127.0.0.1:{settings['grading_port']}",
+        "command": [str(venv_bin / "python"), settings["grading_service"]],
+        "cwd": settings["grading_state"],
+        "environment": {
+            "PATH": path,
+            "JUPYTER_PLATFORM_DIRS": "1",
+            **grading.ServiceConfig(
+                state_dir=Path(settings["grading_state"]), masters=Path(settings["course_dir"]) / "source",
+                port=settings["grading_port"], workers=settings["grading_workers"] or grading.default_workers(),
+                checks_per_hour=settings["checks_per_hour"], course_root=settings["course_dir"],
+                exchange=str(root / "exchange")).to_env(),
+        },
+    },
+    # No process: its token (root's file, 0600) lets root's scripts manage the class's users and tokens.
+    {"name": "class-admin", "api_token": Path(settings["admin_token_file"]).read_text().strip()},
 ]
 c.JupyterHub.load_roles = [
     # Instructors open the formgrader; nobody else does.
@@ -102,7 +129,13 @@ c.JupyterHub.load_roles = [
     # The formgrader asks the hub who is in the course, and adds students to it.
     {"name": f"grader-{course_id}", "services": [course_id],
      "scopes": ["list:users", "read:users", "list:groups", "read:groups", f"groups!group=nbgrader-{course_id}"]},
-    # nbgrader's JupyterHubAuthPlugin, in each user's server, reads that user's groups.
+    # The course's students and instructors check their work with the grading service...
+    {"name": f"grading-{course_id}", "groups": [f"nbgrader-{course_id}", f"formgrade-{course_id}"],
+     "scopes": [grading.ACCESS_SCOPE]},
+    # nbgrader's JupyterHubAuthPlugin, in each user's server, reads that user's groups; the check cell
+    # calls the grading service with the server's token (which holds no more than its owner may do).
     {"name": "server", "scopes": ["users:activity!user", "access:servers!server", "read:users:groups!user",
-                                 "read:users:name!user"]},
+                                 "read:users:name!user", grading.ACCESS_SCOPE]},
+    {"name": "class-admin", "services": ["class-admin"],
+     "scopes": ["admin:users", "admin:groups", "tokens", "list:users", "read:users"]},
 ]

@@ -10,6 +10,7 @@ sandboxed kernel too and checks that both give the same per-test grades and mess
 from __future__ import annotations
 
 import tempfile
+import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -136,3 +137,14 @@ def test_points(assignment_id: str, hidden: bool | None = None) -> tuple[int, fl
 
 
 test_points.__test__ = False  # a helper, not a test
+
+
+def wait_for(condition, what: str, timeout_s: float = 60, poll_s: float = 0.3):
+    """``condition()``'s first true value, polled until ``timeout_s`` (for servers graded or saved elsewhere)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(poll_s)
+    raise AssertionError(f"timed out waiting for {what}")

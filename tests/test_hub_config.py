@@ -41,16 +41,50 @@ def test_real_users_log_in_with_pam_and_get_their_own_server(hub_config):
     assert hub_config.JupyterHub.ip == "127.0.0.1"
 
 
+def services(hub_config) -> dict:
+    return {service["name"]: service for service in hub_config.JupyterHub.services}
+
+
 def test_only_the_instructors_group_opens_the_formgrader_service(hub_config):
-    (service,) = hub_config.JupyterHub.services
-    assert service["name"] == "backprop-lab" and service["user"] == "grader-backprop-lab"
+    service = services(hub_config)["backprop-lab"]
+    assert service["user"] == "grader-backprop-lab"
     groups = hub_config.JupyterHub.load_groups
     assert groups["formgrade-backprop-lab"]["users"] == ["teach", "grader-backprop-lab"]
     assert groups["nbgrader-backprop-lab"]["users"] == ["ann", "bob"]
     access = [role for role in hub_config.JupyterHub.load_roles
-              if any(scope.startswith("access:services") for scope in role.get("scopes", []))]
+              if any(scope == "access:services!service=backprop-lab" for scope in role.get("scopes", []))]
     assert access == [{"name": "formgrade-backprop-lab", "groups": ["formgrade-backprop-lab"],
                        "scopes": ["access:services!service=backprop-lab"]}]
+
+
+def test_the_course_and_its_servers_may_call_the_grading_service_and_nobody_else(hub_config):
+    from autograder.service import config as grading
+
+    scope = "access:services!service=grading"
+    assert scope == grading.ACCESS_SCOPE
+    holders = {role["name"]: role for role in hub_config.JupyterHub.load_roles if scope in role.get("scopes", [])}
+    assert set(holders) == {"grading-backprop-lab", "server"}
+    # A server's token holds no more than its owner may do: only the course's groups get through.
+    assert holders["grading-backprop-lab"]["groups"] == ["nbgrader-backprop-lab", "formgrade-backprop-lab"]
+    assert "users" not in holders["grading-backprop-lab"] and "services" not in holders["grading-backprop-lab"]
+
+
+def test_the_grading_service_runs_with_the_class_settings_and_learners_servers_know_where(hub_config, tmp_path):
+    from autograder.service import config as grading
+
+    settings = json.loads((tmp_path / "class" / "hub" / "class.json").read_text())
+    service = services(hub_config)["grading"]
+    assert "user" not in service  # root: each grading kernel then runs as a throwaway user
+    assert service["url"] == f"http://127.0.0.1:{settings['grading_port']}"
+    assert service["command"][-1].endswith("hub/grading_service.py")
+    env = grading.ServiceConfig.from_env(service["environment"])
+    assert env.port == settings["grading_port"] == grading.DEFAULT_PORT
+    assert env.masters == Path(settings["course_dir"]) / "source"
+    assert env.course_root == settings["course_dir"] and env.exchange == str(tmp_path / "class" / "exchange")
+    assert env.checks_per_hour == grading.DEFAULT_CHECKS_PER_HOUR and env.workers >= 1
+    assert env.state_dir == tmp_path / "class" / "grading" and (env.state_dir.stat().st_mode & 0o777) == 0o700
+    url = hub_config.Spawner.environment[grading.URL_ENV]
+    assert url == f"http://127.0.0.1:{settings['grading_port']}/services/grading/"
 
 
 def test_students_do_not_get_the_instructors_panels(classroom, hub_config, tmp_path):

@@ -9,6 +9,7 @@ say so, except in CI (``CI=true``), where they fail.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
@@ -26,6 +27,8 @@ from browser.conftest import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
+#: Checks a learner may ask the grading service for per hour, in the test class (the flood test uses them up).
+CHECKS_PER_HOUR = 8
 SCREENSHOTS = REPO / "artifacts" / "screenshots" / "hub"
 
 
@@ -63,8 +66,8 @@ def check_prerequisites() -> None:
         unavailable(f"Chromium is not at {CHROMIUM} (apt-get install chromium)")
 
 
-@pytest.fixture(scope="module")
-def hub_class() -> Iterator:
+@contextlib.contextmanager
+def running_class() -> Iterator:
     """A running class: (settings, hub). Everything it created is removed afterwards."""
     check_prerequisites()
     tag = secrets.token_hex(3)
@@ -72,7 +75,8 @@ def hub_class() -> Iterator:
     settings = classroom.ClassSettings(
         root=Path(f"/srv/backprop-class-test-{tag}"), instructors=[f"bpt{tag}-teach"],
         students=[f"bpt{tag}-ann", f"bpt{tag}-bob"], grader=f"bpt{tag}-grader",
-        port=port(), hub_port=port(), proxy_api_port=port(), service_port=port())
+        port=port(), hub_port=port(), proxy_api_port=port(), service_port=port(), grading_port=port(),
+        checks_per_hour=CHECKS_PER_HOUR)
     hub = classroom.Hub(settings)
     try:
         classroom.set_up(settings, log=lambda message: print(f"[class] {message}"))
@@ -85,6 +89,13 @@ def hub_class() -> Iterator:
 
 
 @pytest.fixture(scope="module")
+def hub_class() -> Iterator:
+    """The browser tests' class (tests/hub/test_grading_service.py starts its own, on another worker)."""
+    with running_class() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
 def chromium() -> Iterator:
     from playwright.sync_api import sync_playwright
 
@@ -92,11 +103,6 @@ def chromium() -> Iterator:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         yield browser
         browser.close()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _fresh_screenshots() -> None:
-    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
 
 
 def screenshot(page, name: str) -> Path:

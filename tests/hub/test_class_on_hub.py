@@ -18,17 +18,17 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import textwrap
-import time
 from pathlib import Path
 
 import nbformat
 import pytest
 from browser import jupyterlab as lab
 from browser.conftest import VIEWPORT
-from grading_support import test_points
+from grading_support import test_points, wait_for
 
-from .conftest import REPO, classroom, screenshot
+from .conftest import REPO, SCREENSHOTS, classroom, screenshot
 
 pytestmark = pytest.mark.hub
 
@@ -63,6 +63,11 @@ class Sessions:
     def close(self) -> None:
         for page in self.pages.values():
             page.context.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fresh_screenshots() -> None:
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -101,16 +106,6 @@ def instructor(settings) -> str:
 
 def fetched_notebook(settings, user: str) -> Path:
     return Path("/home") / user / settings.course_id / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-
-
-def wait_for(condition, what: str, timeout_s: float = 60):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 # --- the formgrader -------------------------------------------------------------------------
@@ -196,22 +191,65 @@ def test_student_a_fetches_solves_checks_and_submits(sessions, settings):
     user = ann(settings)
     page = sessions.page(user)
     notebook_panel = fetch_and_solve(page, settings, user, ANN_SOLUTION, "04-student-a")
+    notebook = fetched_notebook(settings, user)
 
+    saved = notebook.read_bytes()
     check_cell = lab.cell_containing(notebook_panel, "check_my_work(")
     check_cell.locator(".cm-content").click()
     page.keyboard.press("Shift+Enter")
     output = check_cell.locator(".jp-Cell-outputArea")
-    output.get_by_text("Hidden tests run when your instructor grades").wait_for(timeout=CHECK_TIMEOUT_MS)
+    # The hub runs the course's grading service: the check shows every test, hidden ones included.
+    output.get_by_text("Checks left this hour").wait_for(timeout=CHECK_TIMEOUT_MS)
     check_cell.evaluate("cell => cell.scrollIntoView({block: 'start'})")
     screenshot(page, "05-student-a-check-cell")
     report = output.inner_text()
     assert not lab.error_outputs(check_cell) and "Traceback" not in report, report
+    assert "hidden ones included, by your course's grading service" in report, report
     assert re.search(r"PASS\s+1/1\s+test_compose_derivative\b", report), report
-    assert re.search(r"FAIL\s+0/1\s+test_dh_dx\b", report), report
-    assert f"Score: 1 / {test_points(ASSIGNMENT, hidden=False)[1]:g}" in report and "_hidden" not in report, report
+    assert re.search(r"PASS\s+2/2\s+test_compose_derivative_hidden\b", report), report  # hidden-test feedback
+    assert re.search(r"FAIL\s+0/\d+\s+test_dh_dx_hidden\b", report), report
+    assert f"Score: {STUDENT_SCORES[0]:g} / {test_points(ASSIGNMENT)[1]:g}" in report, report
+    assert not [line for line in hidden_test_lines() if line in report], report  # and no hidden test code
+    assert notebook.read_bytes() == saved  # a check never changes the learner's file...
+    inbound = settings.exchange / settings.course_id / "inbound"
+    assert not list(inbound.glob(f"{user}+*")) if inbound.is_dir() else True  # ...nor submits it
 
     submit(page, settings, user)
     screenshot(page, "06-student-a-submitted")
+
+
+HIDDEN_PROBE = textwrap.dedent("""
+    import json, os, sys
+    needles, found = json.loads(sys.argv[1]), []
+    for top in sys.argv[2:]:
+        for folder, _, files in os.walk(top):
+            for name in files:
+                path = os.path.join(folder, name)
+                try:
+                    with open(path, "rb") as handle:
+                        data = handle.read(5_000_000)
+                except OSError:
+                    continue
+                found += [path for needle in needles if needle.encode() in data][:1]
+    print(json.dumps(found))
+""")
+
+
+def test_the_students_environment_still_holds_no_hidden_test(settings):
+    """What Ann can read (her home, the class's environment, the exchange, her kernel's environment
+    variables) holds no line of a hidden test, even after the service gave her hidden-test feedback."""
+    user = ann(settings)
+    needles = hidden_test_lines()  # (the markers themselves are in the check helpers' code: not a test)
+    site = next((settings.venv / "lib").glob("python3*/site-packages"))
+    places = [f"/home/{user}", str(site / "autograder"), str(site / "backprop_lab"), str(settings.exchange)]
+    probe = classroom.as_user(settings, user, [str(settings.venv / "bin" / "python"), "-c", HIDDEN_PROBE,
+                                               json.dumps(needles), *places], Path("/home") / user, "students")
+    assert json.loads(probe.stdout) == [], probe.stdout
+    assert (Path("/home") / user / settings.course_id / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file()  # it looked
+    # The same probe, as root, finds the master: an empty answer above is not a blind probe.
+    found = subprocess.run([sys.executable, "-c", HIDDEN_PROBE, json.dumps(needles), str(REPO / "source" / ASSIGNMENT)],
+                           capture_output=True, text=True, check=True)
+    assert json.loads(found.stdout) == [str(REPO / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")], found.stdout
 
 
 def test_student_b_submits_a_wrong_answer(sessions, settings):
