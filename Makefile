@@ -30,18 +30,21 @@ STEP_ID = $(if $(filter 1 2 3 4 5 6 7 8 9,$(STEP)),0$(STEP),$(STEP))
 # takes a minute or more. uv does not read pip's configuration, so pip's find-links (where these
 # machines keep torch's CPU build) are handed to it; without them both take the same wheels.
 UV_VERSION := 0.13.9
+ENSURE_UV = @$(BIN)/uv --version 2>/dev/null | grep -qx 'uv $(UV_VERSION)' || \
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 UV = $(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode \
 	$$($(BIN)/python -m pip config get global.find-links 2>/dev/null | tr ' ' '\n' | sed -n 's/^./--find-links &/p')
 
 # Reinstall only when the pins or the package metadata change.
 $(RUNTIME_STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(ENSURE_UV)
 	$(UV) -r requirements.txt
 	$(UV) --no-deps -e .
 	@touch $@
 
-$(DEV_STAMP): $(RUNTIME_STAMP) requirements-dev.txt
+$(DEV_STAMP): $(RUNTIME_STAMP) requirements-dev.txt hub/requirements.txt
+	$(ENSURE_UV)
 	$(UV) -r requirements-dev.txt
 	@touch $@
 
