@@ -270,6 +270,26 @@ def _explain_elementwise(a_node, b_node, symbol, names) -> str | None:
     return sentence
 
 
+def _explain_index(tree: ast.AST, names: dict) -> str | None:
+    """A list index past either end, in a loop over layers: one layer too far."""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Subscript):
+            continue
+        try:
+            container, index = _evaluate(node.value, names), _evaluate(node.slice, names)
+        except (_Unsafe, LookupError, TypeError, AttributeError):
+            continue
+        if isinstance(container, list | tuple) and isinstance(index, int) and not -len(container) <= index < len(
+                container):
+            sentence = (f"`{_source(node)}` asks for index {index} of {_source(node.value)}, which has "
+                        f"{len(container)} entries (0 to {len(container) - 1})")
+            computed = not isinstance(node.slice, ast.Constant | ast.UnaryOp)
+            if computed and index in (len(container), -len(container) - 1):
+                sentence += ": the loop goes one step too far (an index off by one)"
+            return sentence
+    return None
+
+
 def _where(frame, lineno: int) -> str:
     name = frame.f_code.co_name
     return f"in {name}" if name != "<module>" else f"at line {lineno}"
@@ -294,7 +314,9 @@ def explain_uncaught(exc: BaseException) -> str:
     except SyntaxError:  # the line continues on the next ones: a multi-line statement
         tree = None
     detail = None
-    if tree is not None:
+    if tree is not None and isinstance(exc, IndexError):
+        detail = _explain_index(tree, names)
+    if tree is not None and detail is None:
         target = _target_shape(tree, names)
         for a_node, b_node in _products(tree):
             detail = _explain_product(a_node, b_node, names, target)
