@@ -288,7 +288,7 @@ def check_close(
     extra = f" Hint: {hint}" if hint else ""
     found = _diagnosis.diagnose(actual_array, expected_array, context, rtol=rtol, atol=atol)
     if found is not None:
-        raise Mistake(f"{what} is wrong: {found.sentence}." + _shapes_note(actual_array, expected_array) + extra,
+        raise Mistake(f"{what} is wrong: {found.sentence}" + _shapes_note(actual_array, expected_array) + "." + extra,
                       key=f"diagnosis:{found.key}")
     if actual_array.shape != expected_array.shape:
         raise Mistake(
@@ -302,7 +302,8 @@ def check_close(
             f"{what} contains nan or inf where the answer is finite: an overflow, a division by "
             "zero or a log of zero?" + extra
         )
-    raise Mistake(f"{what} is wrong: {_worst_entry(actual_array, expected_array)}." + extra)
+    raise Mistake(f"{what} is wrong: {_worst_entry(actual_array, expected_array)}"
+                  + (f", {_describe_shape(expected_array.shape)}" if expected_array.ndim else "") + "." + extra)
 
 
 def check_shape(actual: object, shape: tuple[int, ...], what: str, *, hint: str | None = None) -> None:
