@@ -306,12 +306,18 @@ def check_close(
                   + (f", {_describe_shape(expected_array.shape)}" if expected_array.ndim else "") + "." + extra)
 
 
-def check_shape(actual: object, shape: tuple[int, ...], what: str, *, hint: str | None = None) -> None:
-    """Pass when ``actual`` is an array (or number) of exactly this shape."""
+def check_shape(actual: object, shape: tuple[int, ...], what: str, *, hint: str | None = None,
+                context: Mapping[str, object] | None = None) -> None:
+    """Pass when ``actual`` is an array (or number) of exactly this shape; ``context`` as for
+    :func:`check_close` (a neighbouring layer's shape is named)."""
     _guard()
     actual_shape = _to_array(actual, what).shape
     if actual_shape != tuple(shape):
         extra = f" Hint: {hint}" if hint else ""
+        found = _diagnosis.diagnose_shape(actual_shape, tuple(shape), context)
+        if found is not None:
+            raise Mistake(f"{what} has {_describe_shape(actual_shape)}, expected {_describe_shape(tuple(shape))}: "
+                          f"{found.sentence}." + extra, key=f"diagnosis:{found.key}")
         raise Mistake(
             f"{what} has {_describe_shape(actual_shape)}, expected {_describe_shape(tuple(shape))}."
             + _shape_hint(actual_shape, tuple(shape))

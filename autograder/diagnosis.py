@@ -20,6 +20,8 @@ Pure functions on arrays: no kernel, no nbgrader. :func:`autograder.checks.check
                  for a bias gradient: finds the wrong axis, a mean, one row
 ``neighbours``   ``{description: value}``, the same quantity of the neighbouring layers
                  (``{"layer 2's weight gradient": dW2}``): finds an off-by-one layer
+``layer_sizes``, ``layer``   the widths of a network's activations and the index of the layer
+                 whose weight gradient is checked: finds the activations of a neighbouring layer
 ``paths``        ``{description: contribution}``, what each path of a branch adds to the
                  expected value (they sum to it): finds a missing path
 ``upstream``, ``local``   the two factors of an elementwise chain step ``expected = upstream * local``
@@ -39,7 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["PATTERNS", "Finding", "diagnose"]
+__all__ = ["PATTERNS", "Finding", "diagnose", "diagnose_shape"]
 
 #: Every pattern this module can name: key -> the sentence's start (what the learner reads).
 PATTERNS = {
@@ -180,6 +182,25 @@ def _neighbours(actual, expected, context, rtol, atol) -> Finding | None:
     return None
 
 
+def _layer_widths(actual, expected, context, rtol, atol) -> Finding | None:
+    """A weight gradient (n_in, n_out) of layer ``layer`` built from a neighbouring layer's activations."""
+    sizes, layer = context.get("layer_sizes"), context.get("layer")
+    if sizes is None or layer is None or actual.shape == expected.shape or actual.ndim != 2:
+        return None
+    sizes, layer = [int(s) for s in sizes], int(layer)
+    if expected.shape != (sizes[layer], sizes[layer + 1]):
+        return None
+    rows = actual.shape[0]
+    wrong = [k for k in (layer - 1, layer + 1) if 0 <= k < len(sizes) and sizes[k] == rows and rows != sizes[layer]]
+    if len(wrong) != 1:
+        return None
+    whose = "this layer's output" if wrong[0] == layer + 1 else "the previous layer's input"
+    return Finding("neighbour_layer", f"it has {rows} rows, the width of {whose}, where the width of this layer's "
+                                      f"input ({sizes[layer]}) belongs: a layer's weight gradient is (its input).T "
+                                      "@ delta, and the loop uses a neighbouring layer's activations (an index off "
+                                      "by one)")
+
+
 def _paths(actual, expected, context, rtol, atol) -> Finding | None:
     paths = {name: _array(value) for name, value in (context.get("paths") or {}).items()}
     if len(paths) < 2 or any(p is None or p.shape != expected.shape for p in paths.values()):
@@ -249,7 +270,20 @@ def _variants(actual, expected, context, rtol, atol) -> Finding | None:
 
 
 #: In this order: the test's context first (most specific), then the patterns needing none.
-_CHECKS = (_variants, _terms, _paths, _chain_step, _neighbours, _transpose, _sign, _factor)
+_CHECKS = (_variants, _terms, _paths, _chain_step, _neighbours, _layer_widths, _transpose, _sign, _factor)
+
+
+def diagnose_shape(actual_shape: tuple[int, ...], expected_shape: tuple[int, ...],
+                   context: Mapping[str, object] | None = None) -> Finding | None:
+    """What a wrong shape says, from the context alone (a neighbouring layer's shape)."""
+    if not context or tuple(actual_shape) == tuple(expected_shape):
+        return None
+    actual, expected = np.zeros(actual_shape), np.ones(expected_shape)  # values play no part below
+    for check in (_neighbours, _layer_widths):
+        found = check(actual, expected, dict(context), 0.0, 0.0)
+        if found is not None:
+            return found
+    return None
 
 
 def diagnose(actual: object, expected: object, context: Mapping[str, object] | None = None, *,

@@ -59,7 +59,8 @@ NAMED_MISTAKES = {
     "01_chain_rule": {
         "dh_dx": "def dh_dx(x):\n    return 3 * (x**2 + 1) ** 2\n",
         # no listed mistake: twice the right derivative, which the general diagnosis names
-        "dz_dt": "import numpy as np\ndef dz_dt(t):\n    return 2 * (2 * np.sin(t) * np.cos(t) * t**2 + np.sin(t)**2 * 2 * t)\n",
+        "dz_dt": "import numpy as np\ndef dz_dt(t):\n"
+                 "    return 2 * (2 * np.sin(t) * np.cos(t) * t**2 + np.sin(t)**2 * 2 * t)\n",
     },
 }
 NAMED_MISTAKE_KEYS = {

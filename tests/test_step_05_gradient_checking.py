@@ -266,7 +266,7 @@ gradient[index] = (upper - f(x)) / (2 * h)
 
 @pytest.mark.parametrize("wrong", WRONG_ANSWERS, ids=str)
 def test_wrong_answer_loses_points_and_names_the_mistake(wrong):
-    assert_loses_points_with_message(ASSIGNMENT, wrong)
+    assert_loses_points_with_message(ASSIGNMENT, wrong, WRONG_ANSWERS)
 
 
 # Written differently from the solution: np.nditer over multi-indices, the two evaluations in a
