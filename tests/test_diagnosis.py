@@ -245,3 +245,36 @@ def test_errors_of_the_test_cell_itself_and_named_mistakes_are_left_alone():
     assert not should_explain(_raised(None, "[][1]"))  # raised in the test's own code
     assert not should_explain(_raised(lambda: checks.check_true(False, "no")))
     assert checks.explain_uncaught(ValueError("plain")) == "plain"  # no traceback at all
+
+
+# --- in the engines, and in the learner's report ------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_kernel_explains_an_uncaught_learner_error_as_the_in_process_engine_does():
+    """A test cell's uncaught exception from learner code is a sentence in both engines, word for word."""
+    import test_step_03_manual_backprop as step03
+    from grading_support import grade_answers, solution_answers
+
+    wrong = next(w for w in step03.WRONG_ANSWERS if "weights[i - 1]" in w.code)
+    answers = {**solution_answers(step03.ASSIGNMENT), wrong.grade_id: wrong.code}
+    in_process = grade_answers(step03.ASSIGNMENT, answers, only=wrong.grade_id)
+    kernel = grade_answers(step03.ASSIGNMENT, answers, in_process=False, only=wrong.grade_id)
+    assert [(r.grade_id, r.points, r.message) for r in kernel.results] == [
+        (r.grade_id, r.points, r.message) for r in in_process.results]
+    failed = [r.message for r in kernel.results if not r.passed]
+    assert failed and all("your code failed in mlp_loss_and_grads" in m and "off by one" in m for m in failed)
+
+
+def test_the_report_points_to_the_lesson_and_says_how_to_replay():
+    from autograder import seeds
+    from autograder.grading import Report, TestResult
+    from autograder.selfcheck import format_report
+
+    report = Report(notebook="/work/03_manual_backprop.ipynb", results=[
+        TestResult("test_affine_backward_hidden", 0.0, 2.0, f"Mistake: db is wrong. {seeds.replay_hint(42)}"),
+        TestResult("test_affine_forward", 1.0, 1.0)])
+    text = format_report(report)
+    assert "read: lessons/03_manual_backprop.ipynb#4.-Backward-pass,-one-step-at-a-time" in text
+    assert "check_my_work('03_manual_backprop', seed=42)" in text and "--seed 42" in text
+    assert text.count("read:") == 1  # a passing test needs no reading

@@ -68,6 +68,7 @@ WRONG_ANSWERS = [
         "affine_backward",
         "def affine_backward(dout, cache):\n    x, w, b = cache\n    return dout @ w, x.T @ dout, dout.sum(axis=0)",
         "dx = dout @ w.T",
+        also=("dw = x.T @ dout",),  # the test's reminder of both formulas when a product does not fit
     ),
     WrongAnswer(
         "affine_backward",
@@ -102,8 +103,8 @@ WRONG_ANSWERS = [
     ),
     WrongAnswer(
         "sigmoid_forward",
-        "import numpy as np\ndef sigmoid_forward(x):\n    out = np.exp(-x) / (1 + np.exp(-x))\n    return out, out",
-        "that is exp(-x) / (1 + exp(-x)) = 1 - sigmoid(x)",
+        "import numpy as np\ndef sigmoid_forward(x):\n    out = 1 / (1 + np.exp(-x))\n    return out, out * (1 - out)",
+        "not the slope out * (1 - out)",
     ),
     WrongAnswer(
         "sigmoid_backward",
