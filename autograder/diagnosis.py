@@ -135,11 +135,12 @@ def _sign(actual, expected, context, rtol, atol) -> Finding | None:
 
 def _transpose(actual, expected, context, rtol, atol) -> Finding | None:
     if expected.ndim != 2 or actual.shape != expected.shape[::-1]:
-        return None
+        return None  # (a square matrix is its own transpose's shape: then the values must tell)
     if _close(actual, expected.T, rtol, atol) and not _close(expected, expected.T, rtol, atol):
-        return Finding("transpose", f"{PATTERNS['transpose']} (shape {actual.shape} instead of "
-                                    f"{expected.shape}): swap the operands of the matrix product or transpose "
-                                    "the other one, so that a gradient has the shape of its variable")
+        if actual.shape != expected.shape:  # the check adds how to fix the shape
+            return Finding("transpose", f"{PATTERNS['transpose']}")
+        return Finding("transpose", f"{PATTERNS['transpose']}: swap the operands of the matrix product or "
+                                    "transpose the other one, so that a gradient has the shape of its variable")
     return None
 
 
