@@ -36,7 +36,7 @@ Pure functions on arrays: no kernel, no nbgrader. :func:`autograder.checks.check
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -228,21 +228,20 @@ def _chain_step(actual, expected, context, rtol, atol) -> Finding | None:
                                                "alone; multiply it by the upstream gradient")
     factor = upstream if upstream is not None else 1.0
     pre, post = _array(context.get("pre")), _array(context.get("post"))
-    derivative: Callable | None = context.get("derivative")
-    if derivative is not None and post is not None:
+    wrong_places = (
+        ("derivative_at_output", context.get("derivative"), post,
+         "f' was given the layer's output f(z); give it the input z (or use the form of f' written in terms of "
+         "the output)"),
+        ("derivative_at_input", context.get("output_form"), pre,
+         "a formula such as a * (1 - a) takes the output a = f(z), not the input z"),
+    )
+    for key, slope, at, words in wrong_places:
+        if slope is None or at is None:
+            continue
         with np.errstate(all="ignore"):
-            at_output = factor * _array(derivative(post))
-        if _close(actual, at_output, rtol, atol) and not _close(at_output, expected, rtol, atol):
-            return Finding("derivative_at_output", f"{PATTERNS['derivative_at_output']}: f' was given the "
-                                                   "layer's output f(z); give it the input z (or use the form "
-                                                   "of f' written in terms of the output)")
-    output_form: Callable | None = context.get("output_form")
-    if output_form is not None and pre is not None:
-        with np.errstate(all="ignore"):
-            at_input = factor * _array(output_form(pre))
-        if _close(actual, at_input, rtol, atol) and not _close(at_input, expected, rtol, atol):
-            return Finding("derivative_at_input", f"{PATTERNS['derivative_at_input']}: a formula such as "
-                                                  "a * (1 - a) takes the output a = f(z), not the input z")
+            slipped = factor * _array(slope(at))
+        if _close(actual, slipped, rtol, atol) and not _close(slipped, expected, rtol, atol):
+            return Finding(key, f"{PATTERNS[key]}: {words}")
     return None
 
 

@@ -214,14 +214,21 @@ def _fits(a_src, a, b_src, b, target) -> list[str]:
     return fitting
 
 
-def _explain_product(a_node, b_node, names, target) -> str | None:
+def _operands(a_node, b_node, names):
+    """(a, b, a's shape, b's shape) of two operands that are arrays, or None."""
     try:
         a, b = _evaluate(a_node, names), _evaluate(b_node, names)
     except (_Unsafe, LookupError, TypeError, AttributeError):
         return None
     sa, sb = _shape(a), _shape(b)
-    if sa is None or sb is None or _matmul_shape(sa, sb) is not None:
+    return None if sa is None or sb is None else (a, b, sa, sb)
+
+
+def _explain_product(a_node, b_node, names, target) -> str | None:
+    operands = _operands(a_node, b_node, names)
+    if operands is None or _matmul_shape(operands[2], operands[3]) is not None:
         return None
+    a, b, sa, sb = operands
     a_src, b_src = _source(a_node), _source(b_node)
     inner_b = sb[0] if len(sb) == 1 else sb[-2] if sb else None
     sentence = (f"`{a_src} @ {b_src}` multiplies {a_src} of {_show(sa)} by {b_src} of {_show(sb)}: a matrix "
@@ -251,13 +258,10 @@ def _broadcasts(sa: tuple, sb: tuple) -> bool:
 
 
 def _explain_elementwise(a_node, b_node, symbol, names) -> str | None:
-    try:
-        a, b = _evaluate(a_node, names), _evaluate(b_node, names)
-    except (_Unsafe, LookupError, TypeError, AttributeError):
+    operands = _operands(a_node, b_node, names)
+    if operands is None or _broadcasts(operands[2], operands[3]):
         return None
-    sa, sb = _shape(a), _shape(b)
-    if sa is None or sb is None or _broadcasts(sa, sb):
-        return None
+    _, _, sa, sb = operands
     a_src, b_src = _source(a_node), _source(b_node)
     sentence = (f"`{a_src} {symbol} {b_src}` combines {a_src} of {_show(sa)} with {b_src} of {_show(sb)} entry by "
                 "entry, and these shapes do not broadcast (sizes must match from the last axis, or be 1)")

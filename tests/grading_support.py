@@ -103,7 +103,7 @@ def assert_loses_points_with_message(assignment_id: str, wrong: WrongAnswer, cor
         f"expected a message containing {wrong.says!r}, the learner saw: {messages}"
     )
     others = {other.says for other in corpus if other.grade_id == wrong.grade_id and other.says not in wrong.says
-              and wrong.says not in other.says and other.says not in wrong.also}
+              and wrong.says not in other.says and not any(words in other.says for words in wrong.also)}
     told = sorted(words for words in others if any(words in m for m in messages))
     assert not told, f"{wrong} was told {told}, a mistake it did not make: {messages}"
     raw = [m for m in messages if "Traceback (most recent call last)" in m
