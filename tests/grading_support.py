@@ -104,7 +104,8 @@ def assert_loses_points_with_message(assignment_id: str, wrong: WrongAnswer, cor
     )
     others = {other.says for other in corpus if other.grade_id == wrong.grade_id and other.says not in wrong.says
               and wrong.says not in other.says and not any(words in other.says for words in wrong.also)}
-    told = sorted(words for words in others if any(words in m for m in messages))
+    # Words of another mistake inside the very message that names this one are part of its sentence.
+    told = sorted(words for words in others if any(words in m and wrong.says not in m for m in messages))
     assert not told, f"{wrong} was told {told}, a mistake it did not make: {messages}"
     raw = [m for m in messages if "Traceback (most recent call last)" in m
            or m.startswith(RAW_ERRORS) and "your code" not in m]  # an exception told as explain_uncaught's sentence
