@@ -35,11 +35,14 @@ from collections.abc import Callable, Mapping
 
 import numpy as _np
 
+from . import diagnosis as _diagnosis
+from .explain import explain_uncaught
 from .readonly import make_read_only
 
 __all__ = [
     "Mistake",
     "Tampering",
+    "explain_uncaught",
     "check_callable",
     "check_close",
     "check_returns_none",
@@ -52,7 +55,19 @@ __all__ = [
 
 
 class Mistake(AssertionError):
-    """A wrong answer; the message tells the learner what is wrong and why."""
+    """A wrong answer; the message tells the learner what is wrong and why.
+
+    ``key`` names the mistake as data (None when the check named none): a listed mistake's
+    description, or ``"diagnosis:<pattern>"`` for a pattern of :mod:`autograder.diagnosis`. The
+    grader counts the class's mistakes by it (:mod:`autograder.misconceptions`), never by the
+    message's words.
+    """
+
+    def __init__(self, message: str = "", key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+        if key is not None:
+            _record_mistake(key)
 
 
 class Tampering(AssertionError):
@@ -206,6 +221,40 @@ def _worst_entry(actual: _np.ndarray, expected: _np.ndarray) -> str:
     )
 
 
+def _shapes_note(actual: _np.ndarray, expected: _np.ndarray) -> str:
+    if actual.shape == expected.shape:
+        return f" (got and expected {_describe_shape(expected.shape)})" if expected.ndim else ""
+    return f" (got {_describe_shape(actual.shape)}, expected {_describe_shape(expected.shape)})"
+
+
+#: The mime type of the small record a named mistake leaves next to its error (the grader counts them).
+MISTAKE_MIME = "application/vnd.backprop-lab.mistake+json"
+
+
+def _record_mistake(key: str) -> None:
+    """Leave the mistake's key as data in the test cell's outputs: a display record in a kernel
+    (invisible in JupyterLab), a marked stdout line when grading in the grader's own process."""
+    if not os.environ.get("BACKPROP_LAB_GRADING"):
+        return  # a learner running a test cell by hand sees the message only
+    record = {"key": key}
+    shell = None
+    ipython = sys.modules.get("IPython")
+    if ipython is not None:
+        shell = ipython.get_ipython()
+    if shell is not None and hasattr(shell, "display_pub"):
+        from IPython.display import display
+
+        display({MISTAKE_MIME: record, "text/plain": ""}, raw=True)
+    else:
+        import json
+
+        print(MISTAKE_LINE_PREFIX + json.dumps(record))
+
+
+#: How a mistake's record is written where no kernel shows display records (the suite's in-process grading).
+MISTAKE_LINE_PREFIX = "[named mistake] "
+
+
 # --- the checks -------------------------------------------------------------------------
 
 
@@ -218,12 +267,14 @@ def check_close(
     atol: float = 1e-9,
     mistakes: Mapping[str, object] | None = None,
     hint: str | None = None,
+    context: Mapping[str, object] | None = None,
 ) -> None:
     """Pass when ``actual`` matches ``expected`` elementwise within the tolerances.
 
     ``mistakes`` maps a description of a common mistake to the answer that mistake gives; when
-    ``actual`` matches one of them, the failure message names that mistake. ``hint`` is added
-    to the message of any other failure.
+    ``actual`` matches one of them, the failure message names that mistake. Otherwise the
+    general diagnosis (:func:`autograder.diagnosis.diagnose`, with ``context`` if given) names
+    the usual slip it sees, if any. ``hint`` is added to the message of any other failure.
     """
     _guard()
     expected_array = _to_array(expected, "the expected value")
@@ -233,8 +284,14 @@ def check_close(
     for description, wrong_answer in (mistakes or {}).items():
         wrong_array = _to_array(wrong_answer, "a known wrong answer")
         if _allclose(actual_array, wrong_array, rtol, atol):
-            raise Mistake(f"{what} is wrong: {description}.")
+            raise Mistake(f"{what} is wrong: {description}.", key=description)
     extra = f" Hint: {hint}" if hint else ""
+    found = _diagnosis.diagnose(actual_array, expected_array, context, rtol=rtol, atol=atol)
+    if found is not None:
+        shape_hint = _shape_hint(actual_array.shape, expected_array.shape)
+        raise Mistake(f"{what} is wrong: {found.sentence}" + _shapes_note(actual_array, expected_array) + "."
+                      + shape_hint + extra,
+                      key=f"diagnosis:{found.key}")
     if actual_array.shape != expected_array.shape:
         raise Mistake(
             f"{what} has {_describe_shape(actual_array.shape)}, expected "
@@ -247,15 +304,22 @@ def check_close(
             f"{what} contains nan or inf where the answer is finite: an overflow, a division by "
             "zero or a log of zero?" + extra
         )
-    raise Mistake(f"{what} is wrong: {_worst_entry(actual_array, expected_array)}." + extra)
+    raise Mistake(f"{what} is wrong: {_worst_entry(actual_array, expected_array)}"
+                  + (f", {_describe_shape(expected_array.shape)}" if expected_array.ndim else "") + "." + extra)
 
 
-def check_shape(actual: object, shape: tuple[int, ...], what: str, *, hint: str | None = None) -> None:
-    """Pass when ``actual`` is an array (or number) of exactly this shape."""
+def check_shape(actual: object, shape: tuple[int, ...], what: str, *, hint: str | None = None,
+                context: Mapping[str, object] | None = None) -> None:
+    """Pass when ``actual`` is an array (or number) of exactly this shape; ``context`` as for
+    :func:`check_close` (a neighbouring layer's shape is named)."""
     _guard()
     actual_shape = _to_array(actual, what).shape
     if actual_shape != tuple(shape):
         extra = f" Hint: {hint}" if hint else ""
+        found = _diagnosis.diagnose_shape(actual_shape, tuple(shape), context)
+        if found is not None:
+            raise Mistake(f"{what} has {_describe_shape(actual_shape)}, expected {_describe_shape(tuple(shape))}: "
+                          f"{found.sentence}." + extra, key=f"diagnosis:{found.key}")
         raise Mistake(
             f"{what} has {_describe_shape(actual_shape)}, expected {_describe_shape(tuple(shape))}."
             + _shape_hint(actual_shape, tuple(shape))

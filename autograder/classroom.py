@@ -25,6 +25,8 @@ from pathlib import Path
 from . import pipelines
 from .course import SOURCE_DIR
 from .grading import invalid_notebook_problem
+from .misconceptions import ClassMistakes
+from .misconceptions import collect as collect_mistakes
 from .problems import Kind, Problem
 from .problems import in_gradebook as problems_in_gradebook
 
@@ -63,6 +65,8 @@ class Summary:
     outcomes: list[Outcome] = field(default_factory=list)
     seconds: float = 0.0
     workers: int = 1
+    #: How many students made each named mistake, per assignment and test (:mod:`autograder.misconceptions`).
+    mistakes: ClassMistakes = field(default_factory=ClassMistakes)
 
     @property
     def graded(self) -> list[Outcome]:
@@ -87,6 +91,8 @@ class Summary:
                 lines.append(f"  {o.student_id} / {o.assignment_id}: {o.reason}")
                 if o.log:
                     lines.append(f"    nbgrader's full log: {o.log}")
+        if self.graded:
+            lines.append(self.mistakes.text())
         return "\n".join(lines)
 
 
@@ -217,6 +223,7 @@ def grade_class(
          for o in summary.outcomes),
         key=lambda o: (o.assignment_id, o.student_id),
     )
+    summary.mistakes = collect_mistakes(root, [(o.assignment_id, o.student_id) for o in summary.graded])
     return summary
 
 

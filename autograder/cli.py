@@ -131,11 +131,16 @@ def _grade(args: argparse.Namespace) -> int:
         root, args.assignments, args.student, workers=args.workers, db_url=args.db_url, progress=not args.json,
         overrides=overrides,
     )
+    from .misconceptions import REPORT_NAME, write_html
+
+    report = write_html(summary.mistakes, root / REPORT_NAME)
     if args.json:
         print(json.dumps({"seconds": summary.seconds, "workers": summary.workers,
-                          "outcomes": [o.record() for o in summary.outcomes]}, indent=2))
+                          "outcomes": [o.record() for o in summary.outcomes],
+                          "mistakes": summary.mistakes.rows(), "mistakes_report": str(report)}, indent=2))
     else:
         print(summary.text())
+        print(f"the class's common mistakes, with their lesson sections: {report}")
     return 0 if not summary.failed else 1
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import linecache
 import os
 import re
 import secrets
@@ -41,6 +42,7 @@ from traitlets import Bool, Integer, Unicode
 
 from . import cells, sandbox, seeds, tamper
 from .course import GRADING_ENV, MEMORY_LIMIT_BYTES
+from .explain import explain_uncaught, should_explain
 from .pipelines import take_restore_problems
 from .problems import Kind, Problem
 
@@ -372,12 +374,18 @@ def _warning_to_stderr(message, category, filename, lineno, file=None, line=None
     sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
-def _run_source(source: str, namespace: dict) -> list[NotebookNode]:
-    """Run ``source`` in ``namespace`` as a kernel would; its outputs as notebook outputs."""
+def _run_source(source: str, namespace: dict, name: str = "<cell>", explain: bool = False) -> list[NotebookNode]:
+    """Run ``source`` in ``namespace`` as a kernel would; its outputs as notebook outputs.
+
+    ``name`` is the cell's file name (a kernel gives each cell its own, and keeps its lines);
+    ``explain``: an exception escaping learner code is told as a sentence, as a test cell in a
+    kernel tells it (:mod:`autograder.kernel_guard`)."""
     out, err = io.StringIO(), io.StringIO()
     outputs = []
     try:
-        code = compile(tamper.python_source(source), "<cell>", "exec")
+        python = tamper.python_source(source)
+        linecache.cache[name] = (len(python), None, python.splitlines(True), name)
+        code = compile(python, name, "exec")
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
             warnings.simplefilter("default")  # shown on stderr, as a kernel shows them
             warnings.showwarning = _warning_to_stderr
@@ -385,8 +393,11 @@ def _run_source(source: str, namespace: dict) -> list[NotebookNode]:
     except KeyboardInterrupt:
         raise
     except BaseException as error:  # noqa: BLE001 - a kernel reports every exception, SystemExit included
-        outputs.append(NotebookNode(output_type="error", ename=type(error).__name__, evalue=str(error),
-                                    traceback=traceback.format_exception_only(error)))
+        explained = explain and should_explain(error)
+        evalue = explain_uncaught(error) if explained else str(error)
+        outputs.append(NotebookNode(output_type="error", ename=type(error).__name__, evalue=evalue,
+                                    traceback=[f"{type(error).__name__}: {evalue}"] if explained else
+                                    traceback.format_exception_only(error)))
     streams = [NotebookNode(output_type="stream", name=name, text=buffer.getvalue())
                for name, buffer in (("stdout", out), ("stderr", err)) if buffer.getvalue()]
     return streams + outputs
@@ -417,7 +428,7 @@ def run_in_process(nb, resources: dict) -> list[Problem]:
                 if failure:
                     cell.outputs = failure
                     continue
-            cell.outputs = _run_source(cell.source, namespace)
+            cell.outputs = _run_source(cell.source, namespace, f"<cell {index}>", explain=cells.is_test_cell(cell))
             run.finish_cell(cell, index)
     finally:
         if previous is None:

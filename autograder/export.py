@@ -9,6 +9,9 @@ exactly like a learner who scored nothing. :class:`StatusCsvExport` (the course'
             not run), or what happened while grading (a cell ran past its time limit, the kernel
             died after some tests, a copied answer cell).
 
+Beside it, ``<name>-mistakes.csv`` says per assignment and test how many students made each
+named mistake, and the lesson section that teaches it (:mod:`autograder.misconceptions`).
+
 The reasons are typed records (:mod:`autograder.problems`): from the gradebook, where
 :class:`autograder.pipelines.RecordGradingProblems` stored them, and, for a submission nbgrader
 could not grade at all, from the submitted files themselves.
@@ -24,6 +27,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins.export import ExportPlugin
 
 from .classroom import LOG_DIR, unreadable_notebooks
+from .misconceptions import collect as collect_mistakes
 from .problems import in_submission
 
 COLUMNS = [
@@ -99,3 +103,14 @@ class StatusCsvExport(ExportPlugin):
             writer = csv.DictWriter(handle, fieldnames=COLUMNS)
             writer.writeheader()
             writer.writerows(self.rows(gradebook))
+        root = self._course_root()
+        if root is not None:
+            mistakes = mistakes_path(destination)
+            collect_mistakes(root).write_csv(mistakes)
+            self.log.info("Exporting how many students made each named mistake to %s", mistakes)
+
+
+def mistakes_path(grades_csv: str | Path) -> Path:
+    """Where the export writes the class's named mistakes: ``grades-mistakes.csv`` beside ``grades.csv``."""
+    path = Path(grades_csv)
+    return path.with_name(f"{path.stem}-mistakes.csv")

@@ -52,6 +52,44 @@ def rearm(namespace: dict, seed: int | None = None) -> None:
     if checks is not None:
         checks._guard()
         checks._start_test(seed)
+    _explain_errors_of_next_cell()
+
+
+# --- an exception from learner code in a test cell: a sentence, not a traceback ---------------
+
+#: "pending" from rearm until the next cell starts, which is the test cell: "active" while it runs.
+_explaining: dict[str, bool] = {"pending": False, "active": False, "installed": False}
+
+
+def _explain_errors_of_next_cell() -> None:
+    """In a kernel, the test cell about to run reports an exception escaping learner code as
+    :func:`autograder.checks.explain_uncaught`'s sentence (the in-process engine does the same
+    in :mod:`autograder.execute`)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None or not hasattr(shell, "set_custom_exc"):
+        return
+    _explaining["pending"] = True
+    if not _explaining["installed"]:
+        _explaining["installed"] = True
+        shell.events.register("pre_run_cell", _on_cell_start)
+        shell.set_custom_exc((Exception,), _show_error)
+
+
+def _on_cell_start(*_info) -> None:
+    _explaining["active"], _explaining["pending"] = _explaining["pending"], False
+
+
+def _show_error(shell, etype, value, tb, tb_offset=None):
+    from .explain import explain_uncaught, should_explain
+
+    if not (_explaining["active"] and should_explain(value)):
+        shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+        return []
+    sentence = explain_uncaught(value)
+    stb = [f"{etype.__name__}: {sentence}"]
+    shell._showtraceback(etype, sentence, stb)
+    return stb
 
 
 make_read_only(__name__, AttributeError, "the grader's guard")

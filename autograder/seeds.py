@@ -12,6 +12,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import os
+import re
 
 #: Set it to an integer to give every test cell that seed (a replay).
 SEED_ENV = "BACKPROP_LAB_SEED"
@@ -28,6 +29,15 @@ test_seed.__test__ = False  # not a pytest test, despite its name
 
 def replay_hint(seed: int) -> str:
     return f"[random values from seed {seed}: replay this case with --seed {seed}]"
+
+
+_REPLAY = re.compile(r"\[random values from seed (\d+): replay this case with --seed \1\]")
+
+
+def seed_in(message: str) -> int | None:
+    """The seed a failed test's message reports (:func:`replay_hint`), if any."""
+    match = _REPLAY.search(message)
+    return int(match.group(1)) if match else None
 
 
 def seed_from_env() -> int | None:

@@ -46,10 +46,31 @@ EXPECTED = {
     "redefined_at_end": "full",
     "lost_metadata": "full",
     "fake_points": "zero",
+    # Known mistakes, for the class's misconception counts (autograder/misconceptions.py).
+    "named_mistakes": "partial",
 }
 #: Kinds a trusted in-process run grades exactly as a kernel does (no loops, exits or tampering).
 BENIGN = ("correct", "untouched", "partial", "deleted_tests", "edited_tests", "warnings", "moved_tests",
-          "duplicated_answer", "readded_tests", "redefined_at_end", "lost_metadata", "fake_points")
+          "duplicated_answer", "readded_tests", "redefined_at_end", "lost_metadata", "fake_points", "named_mistakes")
+
+#: The kind "named_mistakes": answers with known mistakes (grade id -> code), and what each test names
+#: (test grade id -> mistake key); an assignment not listed gets the "partial" submission.
+NAMED_MISTAKES = {
+    "01_chain_rule": {
+        "dh_dx": "def dh_dx(x):\n    return 3 * (x**2 + 1) ** 2\n",
+        # no listed mistake: twice the right derivative, which the general diagnosis names
+        "dz_dt": "import numpy as np\ndef dz_dt(t):\n"
+                 "    return 2 * (2 * np.sin(t) * np.cos(t) * t**2 + np.sin(t)**2 * 2 * t)\n",
+    },
+}
+NAMED_MISTAKE_KEYS = {
+    "01_chain_rule": {
+        "test_dh_dx": "you forgot the inner derivative du/dx = 2x",
+        "test_dh_dx_hidden": "you forgot the inner derivative du/dx = 2x",
+        "test_dz_dt": "diagnosis:factor",
+        "test_dz_dt_hidden": "diagnosis:factor",
+    },
+}
 KINDS = tuple(EXPECTED)
 
 
@@ -93,7 +114,11 @@ def _build(kind: str, assignment_id: str, root: Path):
         return solution
     if kind == "untouched":
         return exercise
-    if kind == "partial":
+    if kind == "named_mistakes" and assignment_id in NAMED_MISTAKES:
+        for cell in _solution_cells(solution):
+            cell.source = NAMED_MISTAKES[assignment_id].get(cell.metadata["nbgrader"]["grade_id"], cell.source)
+        return solution
+    if kind in ("partial", "named_mistakes"):
         answers = _solution_cells(solution)
         for cell, stub in list(zip(answers, _solution_cells(exercise), strict=True))[len(answers) // 2:]:
             cell.source = stub.source

@@ -26,12 +26,15 @@ class WrongAnswer:
     """A realistic mistake: the solution cell ``grade_id`` replaced by ``code``.
 
     Grading it must fail at least one of that function's test cells (``test_<grade_id>...``),
-    and a failure message must contain ``says`` (the words that name the mistake).
+    and a failure message must contain ``says`` (the words that name the mistake). No message may
+    contain the words of another wrong answer of the same function, unless listed in ``also``
+    (mistakes this answer really makes too): a wrong diagnosis is worse than none.
     """
 
     grade_id: str
     code: str
     says: str
+    also: tuple[str, ...] = ()
 
     def __str__(self) -> str:  # shown as the pytest parameter id
         return f"{self.grade_id}: {self.says[:40]}"
@@ -85,8 +88,9 @@ def tests_of(report: Report, grade_id: str) -> list:
     return [r for r in report.results if r.grade_id.startswith(f"test_{grade_id}")]
 
 
-def assert_loses_points_with_message(assignment_id: str, wrong: WrongAnswer) -> None:
-    """The shared assertion behind every step's wrong-answer tests."""
+def assert_loses_points_with_message(assignment_id: str, wrong: WrongAnswer, corpus: list[WrongAnswer] = ()) -> None:
+    """The shared assertion behind every step's wrong-answer tests; ``corpus`` (the step's wrong
+    answers) must not lend this one the words of a mistake it did not make."""
     answers = solution_answers(assignment_id)
     answers[wrong.grade_id] = wrong.code
     report = grade_answers(assignment_id, answers, only=wrong.grade_id)
@@ -99,6 +103,18 @@ def assert_loses_points_with_message(assignment_id: str, wrong: WrongAnswer) -> 
     assert any(wrong.says in m for m in messages), (
         f"expected a message containing {wrong.says!r}, the learner saw: {messages}"
     )
+    others = {other.says for other in corpus if other.grade_id == wrong.grade_id and other.says not in wrong.says
+              and wrong.says not in other.says and not any(words in other.says for words in wrong.also)}
+    # Words of another mistake inside the very message that names this one are part of its sentence.
+    told = sorted(words for words in others if any(words in m and wrong.says not in m for m in messages))
+    assert not told, f"{wrong} was told {told}, a mistake it did not make: {messages}"
+    raw = [m for m in messages if "Traceback (most recent call last)" in m
+           or m.startswith(RAW_ERRORS) and "your code" not in m]  # an exception told as explain_uncaught's sentence
+    assert not raw, f"{wrong} shows a raw error: {raw}"
+
+
+#: What an exception from learner code looks like when no test caught it and nothing explained it.
+RAW_ERRORS = ("ValueError:", "RuntimeError:", "IndexError:", "TypeError:", "KeyError:", "AttributeError:")
 
 
 def assert_full_marks(assignment_id: str, answers: dict[str, str]) -> None:

@@ -36,10 +36,11 @@ SERIAL_BATCH = (
     + [(kind, ASSIGNMENT, kind) for kind in KINDS]
     + [("snoop", ASSIGNMENT, "snoop"), ("renamed", ASSIGNMENT, "renamed")]
 )
-#: ... and every other assignment's solution through nbgrader. (Each step's untouched exercise
-#: grades to zero in tests/test_notebooks.py, in this process: the kernel grades it the same,
-#: each step's kernel test shows; restored test cells are the corpus's, on ASSIGNMENT.)
-BATCH = SERIAL_BATCH + [
+#: ... a second student with the same known mistakes (the misconception counts), and every other
+#: assignment's solution through nbgrader. (Each step's untouched exercise grades to zero in
+#: tests/test_notebooks.py, in this process: the kernel grades it the same, each step's kernel
+#: test shows; restored test cells are the corpus's, on ASSIGNMENT.)
+BATCH = SERIAL_BATCH + [("named_mistakes_too", ASSIGNMENT, "named_mistakes")] + [
     ("correct", assignment_id, "correct") for assignment_id in course.assignment_ids() if assignment_id != ASSIGNMENT
 ]
 #: Short limits keep the infinite loop cheap: the first timed-out cell waits `timeout`, later ones 2 s.
@@ -250,3 +251,33 @@ def test_student_code_cannot_read_other_work_or_change_the_gradebook(graded_clas
 def test_solution_autogrades_to_full_marks(graded_classes, assignment_id):
     solved = _total(graded_classes["parallel"][(assignment_id, "correct")])
     assert solved == _max_score(assignment_id) > 0
+
+
+# --- the class's misconceptions -------------------------------------------------------------
+
+
+def test_the_summary_counts_each_named_mistake_per_test(graded_classes):
+    """Two students made the known mistakes of corpus.NAMED_MISTAKES; nobody else named any of them."""
+    counts = graded_classes["summary"].mistakes.students
+    for test, key in corpus.NAMED_MISTAKE_KEYS[ASSIGNMENT].items():
+        assert counts[(ASSIGNMENT, test, key)] == {"named_mistakes", "named_mistakes_too"}, (test, key)
+    text = graded_classes["summary"].text()
+    assert "2 students  01_chain_rule / test_dh_dx: you forgot the inner derivative du/dx = 2x" in text
+    assert "taught in lessons/01_chain_rule.ipynb#2.-The-chain-rule-for-one-variable" in text
+
+
+def test_the_export_and_the_html_report_show_the_misconceptions(graded_classes, tmp_path):
+    from autograder.export import mistakes_path
+    from autograder.misconceptions import write_html
+
+    root = graded_classes["root"]
+    target = tmp_path / "grades.csv"
+    assert commands.run("nbgrader", ["export", f"--to={target}"], cwd=root).returncode == 0
+    rows = list(csv.DictReader(mistakes_path(target).open()))
+    by_test = {(r["assignment"], r["test"], r["mistake"]): r for r in rows}
+    dh_dx = by_test[(ASSIGNMENT, "test_dh_dx", "you forgot the inner derivative du/dx = 2x")]
+    assert dh_dx["students"] == "2" and dh_dx["lesson_section"].startswith("lessons/01_chain_rule.ipynb#")
+    assert any(r["test"] == "test_dz_dt" and "constant factor" in r["mistake"] for r in rows)
+    page = write_html(graded_classes["summary"].mistakes, tmp_path / "report.html").read_text()
+    assert "data:image/png;base64," in page and "you forgot the inner derivative du/dx = 2x" in page
+    assert "lessons/01_chain_rule.ipynb#4.-Two-paths:-the-multivariable-chain-rule" in page

@@ -38,6 +38,11 @@ WRONG_ANSWERS = [
         "def dh_dx(x):\n    return 3 * (x**2 + 1) ** 2 * x",
         "the inner derivative of x**2 + 1 is 2x, not x",
     ),
+    WrongAnswer(  # no listed mistake: the general diagnosis names the factor
+        "dh_dx",
+        "def dh_dx(x):\n    return 12 * x * (x**2 + 1) ** 2",
+        "twice the expected value",
+    ),
     WrongAnswer(
         "dz_dt",
         "import numpy as np\ndef dz_dt(t):\n    return 2 * np.sin(t) * t**2 * np.cos(t)",
@@ -47,6 +52,20 @@ WRONG_ANSWERS = [
         "dz_dt",
         "import numpy as np\ndef dz_dt(t):\n    return np.sin(t) ** 2 * 2 * t",
         "add the path through x",
+    ),
+    WrongAnswer(  # no listed mistake: each path's factor 2 counted twice
+        "dz_dt",
+        "import numpy as np\ndef dz_dt(t):\n    return 2 * (2 * np.sin(t) * t**2 * np.cos(t) + np.sin(t) ** 2 * 2 * t)",
+        "twice the expected value",
+    ),
+    WrongAnswer(  # no listed mistake: sigma'(z) written as s * (s - 1)
+        "neuron_gradients",
+        "import numpy as np\n"
+        "def neuron_gradients(w, x, b):\n"
+        "    a = 1 / (1 + np.exp(-(w * x + b)))\n"
+        "    s = a * (a - 1)\n"
+        "    return s * x, s * w, s",
+        "it has the opposite sign",
     ),
     WrongAnswer(
         "neuron_gradients",
@@ -100,7 +119,7 @@ WRONG_ANSWERS = [
 
 @pytest.mark.parametrize("wrong", WRONG_ANSWERS, ids=str)
 def test_wrong_answer_loses_points_and_names_the_mistake(wrong):
-    assert_loses_points_with_message(ASSIGNMENT, wrong)
+    assert_loses_points_with_message(ASSIGNMENT, wrong, WRONG_ANSWERS)
 
 
 # Written differently from the solution: math module-free numpy, explicit local derivatives,

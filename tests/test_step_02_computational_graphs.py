@@ -117,6 +117,7 @@ WRONG_ANSWERS = [
     wrong("the local derivative of exp(x) is exp(x) itself, not x",
           ("self.grad += out.data * out.grad", "self.grad += self.data * out.grad")),
     wrong("multiply the local derivative by out.grad", ("self.grad += out.data * out.grad", "self.grad += out.data")),
+    wrong("it has the opposite sign", ("self.grad += out.data * out.grad", "self.grad -= out.data * out.grad")),
     # --- tanh
     wrong("the local derivative of tanh is 1 - tanh(x)**2, computed from the OUTPUT",
           ("(1 - t**2) * out.grad", "(1 - self.data**2) * out.grad")),
@@ -216,7 +217,7 @@ WRONG_ANSWERS = [
 
 @pytest.mark.parametrize("wrong_answer", WRONG_ANSWERS, ids=str)
 def test_wrong_answer_loses_points_and_names_the_mistake(wrong_answer):
-    assert_loses_points_with_message(ASSIGNMENT, wrong_answer)
+    assert_loses_points_with_message(ASSIGNMENT, wrong_answer, WRONG_ANSWERS)
 
 
 # Written differently from the solution: local derivatives stored as numbers when a node is

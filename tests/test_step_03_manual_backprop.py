@@ -24,6 +24,23 @@ RELU_NET_START = (
     "def relu_net_loss_and_grads(params, X, labels):\n"
     "    h_in, c1 = affine_forward(X, params['W1'], params['b1'])\n"
 )
+#: mlp_loss_and_grads written out by hand (no layer helpers): the loops that some wrong answers get wrong.
+MLP_BY_HAND = (
+    "import numpy as np\n"
+    "def mlp_loss_and_grads(weights, biases, X, y):\n"
+    "    acts = [X]\n"
+    "    for W, b in zip(weights, biases):\n"
+    "        acts.append(1 / (1 + np.exp(-(acts[-1] @ W + b))))\n"
+    "    loss = np.mean((acts[-1] - y) ** 2)\n"
+    "    delta = 2 * (acts[-1] - y) / y.size\n"
+    "    dws, dbs = [], []\n"
+    "    for i in reversed(range(len(weights))):\n"
+    "        delta = delta * acts[i + 1] * (1 - acts[i + 1])\n"
+    "        dws.insert(0, acts[i].T @ delta)\n"
+    "        dbs.insert(0, delta.sum(axis=0))\n"
+    "        delta = delta @ weights[i].T\n"
+    "    return loss, dws, dbs\n"
+)
 RELU_NET_RETURN = "    return loss, {'W1': dW1, 'b1': db1, 'W2': dW2, 'b2': db2}"
 
 WRONG_ANSWERS = [
@@ -51,6 +68,7 @@ WRONG_ANSWERS = [
         "affine_backward",
         "def affine_backward(dout, cache):\n    x, w, b = cache\n    return dout @ w, x.T @ dout, dout.sum(axis=0)",
         "dx = dout @ w.T",
+        also=("dw = x.T @ dout",),  # the test's reminder of both formulas when a product does not fit
     ),
     WrongAnswer(
         "affine_backward",
@@ -68,6 +86,11 @@ WRONG_ANSWERS = [
         "    return dout @ w.T, x.T @ dout / len(x), dout.sum(axis=0)",
         "do not divide dw by N",
     ),
+    WrongAnswer(  # the bias gradient from one example instead of the whole batch
+        "affine_backward",
+        "def affine_backward(dout, cache):\n    x, w, b = cache\n    return dout @ w.T, x.T @ dout, dout[0]",
+        "it takes one row where the sum over all rows (the batch) belongs",
+    ),
     WrongAnswer(
         "sigmoid_forward",
         "import numpy as np\ndef sigmoid_forward(x):\n    out = 1 / (1 + np.exp(x))\n    return out, out",
@@ -79,6 +102,11 @@ WRONG_ANSWERS = [
         "the cache must hold the output out, not the input x",
     ),
     WrongAnswer(
+        "sigmoid_forward",
+        "import numpy as np\ndef sigmoid_forward(x):\n    out = 1 / (1 + np.exp(-x))\n    return out, out * (1 - out)",
+        "not the slope out * (1 - out)",
+    ),
+    WrongAnswer(
         "sigmoid_backward",
         "import numpy as np\ndef sigmoid_backward(dout, cache):\n"
         "    s = 1 / (1 + np.exp(-cache))\n    return dout * s * (1 - s)",
@@ -88,6 +116,16 @@ WRONG_ANSWERS = [
         "sigmoid_backward",
         "def sigmoid_backward(dout, cache):\n    return cache * (1 - cache)",
         "by the upstream gradient dout",
+    ),
+    WrongAnswer(
+        "sigmoid_backward",
+        "def sigmoid_backward(dout, cache):\n    return dout * cache",
+        "the sigmoid's local slope is out * (1 - out), not out",
+    ),
+    WrongAnswer(  # no listed mistake: the slope written as out * (out - 1)
+        "sigmoid_backward",
+        "def sigmoid_backward(dout, cache):\n    return dout * cache * (cache - 1)",
+        "it has the opposite sign",
     ),
     WrongAnswer(
         "mse_loss",
@@ -215,6 +253,16 @@ WRONG_ANSWERS = [
         "        dbs.insert(0, db)\n"
         "    return loss, dws, dbs",
         "one gradient per layer",
+    ),
+    WrongAnswer(  # the loop sends delta back through the wrong layer's weights: a shape error, explained
+        "mlp_loss_and_grads",
+        MLP_BY_HAND.replace("delta = delta @ weights[i].T", "delta = delta @ weights[i - 1].T"),
+        "the loop over layers uses a neighbouring layer's weights or activations",
+    ),
+    WrongAnswer(  # the weight gradient from the layer's output instead of its input
+        "mlp_loss_and_grads",
+        MLP_BY_HAND.replace("dws.insert(0, acts[i].T @ delta)", "dws.insert(0, acts[i + 1].T @ delta)"),
+        "the loop uses a neighbouring layer's activations",
     ),
     WrongAnswer(
         "train_xor",
@@ -386,7 +434,7 @@ WRONG_ANSWERS = [
 
 @pytest.mark.parametrize("wrong", WRONG_ANSWERS, ids=str)
 def test_wrong_answer_loses_points_and_names_the_mistake(wrong):
-    assert_loses_points_with_message(ASSIGNMENT, wrong)
+    assert_loses_points_with_message(ASSIGNMENT, wrong, WRONG_ANSWERS)
 
 
 # Written differently from the solution: einsum and np.dot instead of @, a tanh-form sigmoid,

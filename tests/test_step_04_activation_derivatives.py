@@ -37,10 +37,20 @@ WRONG_ANSWERS = [
         "import numpy as np\ndef sigmoid_grad(z):\n    return np.exp(-z) / (1 + np.exp(-z)) ** 2",
         "compute s = sigma(z) first",
     ),
+    WrongAnswer(  # no listed mistake: s * (s - 1)
+        "sigmoid_grad",
+        "import numpy as np\ndef sigmoid_grad(z):\n    s = 1 / (1 + np.exp(-z))\n    return s * (s - 1)",
+        "it has the opposite sign",
+    ),
     # tanh_grad
     WrongAnswer("tanh_grad", "def tanh_grad(z):\n    return 1 - z**2", "apply 1 - t**2 to tanh(z), not z"),
     WrongAnswer(
         "tanh_grad", "import numpy as np\ndef tanh_grad(z):\n    return 1 - np.tanh(z)", "square tanh(z)"
+    ),
+    WrongAnswer("tanh_grad", "import numpy as np\ndef tanh_grad(z):\n    t = np.tanh(z)\n    return t * (1 - t)",
+                "t * (1 - t) is the sigmoid pattern"),
+    WrongAnswer(  # no listed mistake: tanh(z)**2 - 1
+        "tanh_grad", "import numpy as np\ndef tanh_grad(z):\n    return np.tanh(z) ** 2 - 1", "it has the opposite sign"
     ),
     # relu_grad
     WrongAnswer(
@@ -51,6 +61,8 @@ WRONG_ANSWERS = [
     WrongAnswer(
         "relu_grad", "import numpy as np\ndef relu_grad(z):\n    return np.maximum(z, 0)", "that is relu(z) itself"
     ),
+    WrongAnswer("relu_grad", "import numpy as np\ndef relu_grad(z):\n    return np.sign(z)",
+                "np.sign(z) is -1 where z < 0"),
     # leaky_relu_grad
     WrongAnswer(
         "leaky_relu_grad",
@@ -242,7 +254,7 @@ WRONG_ANSWERS = [
 
 @pytest.mark.parametrize("wrong", WRONG_ANSWERS, ids=str)
 def test_wrong_answer_loses_points_and_names_the_mistake(wrong):
-    assert_loses_points_with_message(ASSIGNMENT, wrong)
+    assert_loses_points_with_message(ASSIGNMENT, wrong, WRONG_ANSWERS)
 
 
 # Written differently from the solution: symmetric exp(-|z|) sigmoid, sech**2, heaviside, a

@@ -119,6 +119,7 @@ gradient[index] = (upper - lower) / h
 gradient[index] = (f(x + h) - f(x - h)) / (2 * h)
 """),
         "perturb one entry at a time",
+        also=("f saw no change: perturb the entries of x itself",),  # x + h is a new array: true as well
     ),
     WrongAnswer(
         "numerical_gradient",
@@ -135,6 +136,7 @@ gradient[i] = (upper - lower) / (2 * h)
             loop="for i in range(x.shape[0]):",
         ),
         "x[i] on a multi-dimensional array is a whole row",
+        also=("perturb one entry at a time",),  # the advice that follows
     ),
     WrongAnswer(  # correct for a pure f, but f may read the caller's array
         "numerical_gradient",
@@ -211,7 +213,10 @@ gradient[index] = (upper - f(x)) / (2 * h)
         "use the tol argument",
     ),
     *(
-        WrongAnswer("tanh_net_grads", tanh_net_with(**changes), says)
+        # The buggy function has several bugs: a test may name one that is still there, or say that
+        # the answer is still the buggy one; both are true of an answer that fixed part of them.
+        WrongAnswer("tanh_net_grads", tanh_net_with(**changes), says,
+                    also=("still what buggy_tanh_net_grads returns", "the tanh derivative is taken at the wrong array"))
         for changes, says in [
             ({"dz1": "dh * (1 - z1**2)"},
              "the tanh derivative is taken at the wrong array: it is 1 - tanh(z1)**2 = 1 - h**2, not 1 - z1**2"),
@@ -266,7 +271,7 @@ gradient[index] = (upper - f(x)) / (2 * h)
 
 @pytest.mark.parametrize("wrong", WRONG_ANSWERS, ids=str)
 def test_wrong_answer_loses_points_and_names_the_mistake(wrong):
-    assert_loses_points_with_message(ASSIGNMENT, wrong)
+    assert_loses_points_with_message(ASSIGNMENT, wrong, WRONG_ANSWERS)
 
 
 # Written differently from the solution: np.nditer over multi-indices, the two evaluations in a

@@ -253,7 +253,7 @@ WRONG_ANSWERS = [
 
 @pytest.mark.parametrize("wrong", WRONG_ANSWERS, ids=str)
 def test_wrong_answer_loses_points_and_names_the_mistake(wrong):
-    assert_loses_points_with_message(ASSIGNMENT, wrong)
+    assert_loses_points_with_message(ASSIGNMENT, wrong, WRONG_ANSWERS)
 
 
 # Written differently from the solution: the tanh form of the sigmoid saving its input, addmm and

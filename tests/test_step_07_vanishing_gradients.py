@@ -212,6 +212,26 @@ WRONG_ANSWERS = [
         grad_norms_with(norm="np.sum((hs[i].T @ delta) ** 2)"),
         "square root of the sum of squares",
     ),
+    WrongAnswer(  # the activation's derivative at the layer's output: sigmoid'(sigmoid(z))
+        "layer_grad_norms",
+        grad_norms_with().replace("df(zs[i], hs[i + 1])", "df(hs[i + 1], f(hs[i + 1]))"),
+        "the activation's derivative is evaluated at the wrong place",
+    ),
+    WrongAnswer(  # the output form a * (1 - a) applied to z
+        "layer_grad_norms",
+        grad_norms_with().replace("df(zs[i], hs[i + 1])", "df(zs[i], zs[i])"),
+        "the activation's derivative is evaluated at the wrong place",
+    ),
+    WrongAnswer(
+        "layer_grad_norms",
+        grad_norms_with(has_derivative="False"),
+        "the activation's derivative is missing from the backward pass",
+    ),
+    WrongAnswer(  # the weight gradient from the layer's output instead of its input
+        "layer_grad_norms",
+        grad_norms_with(norm="np.linalg.norm(hs[i + 1].T @ delta)"),
+        "the loop over layers is off by one",
+    ),
     WrongAnswer(
         "residual_forward",
         "import numpy as np\ndef residual_forward(x, W):\n    return np.maximum(x @ W, 0), (x, W)",
@@ -257,6 +277,28 @@ WRONG_ANSWERS = [
         "    dz = dout * (x @ W > 0)\n"
         "    return dout + dz @ W, x.T @ dz",
         "W must be transposed",
+    ),
+    WrongAnswer(  # keeps only the identity path of the residual block
+        "residual_backward",
+        "def residual_backward(dout, cache):\n"
+        "    x, W = cache\n"
+        "    dz = dout * (x @ W > 0)\n"
+        "    return dout, x.T @ dz",
+        "the contribution through the branch relu(x @ W)",
+    ),
+    WrongAnswer(  # the scale upside down, capped at 1: the gradients never shrink
+        "clip_by_global_norm",
+        "import numpy as np\ndef clip_by_global_norm(grads, max_norm):\n"
+        "    norm = np.sqrt(sum(np.sum(g**2) for g in grads))\n"
+        "    return [g * min(1.0, norm / max_norm) for g in grads]",
+        "yet the gradients came back unchanged",
+    ),
+    WrongAnswer(  # the scale upside down: the gradients grow
+        "clip_by_global_norm",
+        "import numpy as np\ndef clip_by_global_norm(grads, max_norm):\n"
+        "    norm = np.sqrt(sum(np.sum(g**2) for g in grads))\n"
+        "    return [g * (norm / max_norm if norm > max_norm else 1.0) for g in grads]",
+        "the scale is upside down",
     ),
     WrongAnswer(
         "clip_by_global_norm",
@@ -304,9 +346,11 @@ WRONG_ANSWERS = [
         "not of the weight gradients",
     ),
     WrongAnswer("most_even_gain", most_even_with('gains[int(np.argmax([s["log"] for s in spreads]))]'),
-                "the gain with the LARGEST spread"),
+                "the gain with the LARGEST spread",
+                also=("a tiny ratio such as first / last is a vanished gradient",)),  # the advice, not a claim
     WrongAnswer("most_even_gain", most_even_with('gains[int(np.argmin([s["ratio"] for s in spreads]))]'),
-                "a tiny ratio such as first / last is a vanished gradient"),
+                "a tiny ratio such as first / last is a vanished gradient",
+                also=("the gain with the LARGEST spread",)),  # true here: that gain has the largest spread
     WrongAnswer("most_even_gain", most_even_with('{"relu": np.sqrt(2), "tanh": 1.0, "sigmoid": 4.0}[activation]'),
                 "must return one of the gains"),
     WrongAnswer("batchnorm_forward", batchnorm_forward_with(ddof="1"), "divides by N, not N - 1"),
@@ -336,7 +380,7 @@ WRONG_ANSWERS = [
 
 @pytest.mark.parametrize("wrong", WRONG_ANSWERS, ids=str)
 def test_wrong_answer_loses_points_and_names_the_mistake(wrong):
-    assert_loses_points_with_message(ASSIGNMENT, wrong)
+    assert_loses_points_with_message(ASSIGNMENT, wrong, WRONG_ANSWERS)
 
 
 # Written differently from the solution: Box-Muller-free but via standard_normal and scaling,
