@@ -30,7 +30,7 @@ def depth(params: dict) -> int:
 
 
 def _forward(weights: dict, X, train: bool, stats: dict, *, relu_last=False, straight_relu=False,
-             batch_stats_in_eval=False, running_in_train=False, ddof=0):
+             batch_stats_in_eval=False, running_in_train=False, ddof=0, skip_batchnorm=False):
     """Scores of the network; ``stats`` (a dict of tensors) is moved in training mode."""
     h = _tensor(X)
     layers = depth(weights)
@@ -38,7 +38,7 @@ def _forward(weights: dict, X, train: bool, stats: dict, *, relu_last=False, str
         z = h @ weights[f"W{layer}"]
         if f"b{layer}" in weights:
             z = z + weights[f"b{layer}"]
-        if layer < layers and f"gamma{layer}" in weights:
+        if layer < layers and f"gamma{layer}" in weights and not skip_batchnorm:
             running = stats.get(f"mean{layer}", torch.zeros(z.shape[1], dtype=torch.float64)), stats.get(
                 f"var{layer}", torch.ones(z.shape[1], dtype=torch.float64))
             if (train and not running_in_train) or (not train and batch_stats_in_eval):
@@ -234,14 +234,15 @@ def check_split(train_val_split, n: int, d: int, val_fraction: float, seed: int,
     X_train, y_train, X_val, y_val = (np.asarray(part) for part in result)
     n_val = int(round(val_fraction * n))
     hint = f"round(val_fraction * N) = {n_val} examples go to validation, the other {n - n_val} to training"
-    check_shape(X_val, (n_val, d), f"X_val {where}", hint=hint)
-    check_shape(X_train, (n - n_val, d), f"X_train {where}", hint=hint)
-    check_shape(y_val, (n_val,), f"y_val {where}", hint=hint)
-    check_shape(y_train, (n - n_val,), f"y_train {where}", hint=hint)
+    check_true(X_train.ndim == 2 and X_val.ndim == 2, f"X_train and X_val must be 2-D arrays of rows of X {where}.")
     train_ids, val_ids = _ids(X_train, "X_train"), _ids(X_val, "X_val")
     both = sorted(set(train_ids) & set(val_ids))
     check_true(not both, f"validation data leaks into training {where}: examples {both[:5]} are in both sets. "
                "Every example must be in exactly one of them.")
+    check_shape(X_val, (n_val, d), f"X_val {where}", hint=hint)
+    check_shape(X_train, (n - n_val, d), f"X_train {where}", hint=hint)
+    check_shape(y_val, (n_val,), f"y_val {where}", hint=hint)
+    check_shape(y_train, (n - n_val,), f"y_train {where}", hint=hint)
     check_true(sorted(np.concatenate([train_ids, val_ids])) == list(range(n)),
                f"{where}: every example of X must be in the training or the validation set, exactly once.")
     check_true(np.array_equal(y_train, y[train_ids]) and np.array_equal(y_val, y[val_ids]),
@@ -323,7 +324,7 @@ def check_init(init_network, sizes, seed: int, batchnorm: bool, where: str) -> N
         check_close(params[f"W{layer}"], W, f"W{layer} {where}", rtol=1e-10, atol=1e-12, mistakes={
             "draw the weights first layer first (W1, then W2, ...) from the one rng": reversed_draws[layer - 1],
             "these are Xavier's weights; a ReLU network takes he_init's std sqrt(2 / fan_in)":
-                W * np.sqrt(shapes[layer - 1][0] / ((shapes[layer - 1][0] + shapes[layer - 1][1]) / 2)),
+                W * np.sqrt(shapes[layer - 1][0] / (shapes[layer - 1][0] + shapes[layer - 1][1])),
         }, hint="W_l = he_init(fan_in, fan_out, rng) with the rng you are given, first layer first")
     for name in keys:
         if not name.startswith("W"):
@@ -412,6 +413,8 @@ def check_predict(network_predict, params: dict, X, where: str, bn_stats=None) -
         mistakes["in evaluation mode batch normalisation uses the running statistics bn_stats, not the batch "
                  "statistics (a prediction must not depend on the rest of the batch)"] = \
             predict(params, X, bn_stats, batch_stats_in_eval=True)
+        mistakes["evaluation mode still normalises: gamma * (z - running mean) / sqrt(running var + 1e-5) + beta"] = \
+            predict(params, X, bn_stats, skip_batchnorm=True)
     check_close(scores, expected, f"network_predict(...) {where}", rtol=1e-7, atol=1e-9, mistakes=mistakes)
     if stats is not None:
         for name, value in bn_stats.items():
@@ -537,8 +540,9 @@ def check_gradient_tools(numerical_gradient, relative_error, gradient_check, rng
     def grad_f(z):
         return np.sin(z) + z * np.cos(z)
 
-    check_close(numerical_gradient(f, x), grad_f(before), f"numerical_gradient(f, x) {where}", rtol=1e-6, atol=1e-8)
+    numeric = numerical_gradient(f, x)
     check_unchanged(x, before, "x", hint="numerical_gradient must restore every entry it perturbs")
+    check_close(numeric, grad_f(before), f"numerical_gradient(f, x) {where}", rtol=1e-6, atol=1e-8)
     a, b = rng.normal(size=5), rng.normal(size=5)
     check_close(relative_error(a, b), np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)),
                 f"relative_error(a, b) {where}", hint="norm(a - b) / (norm(a) + norm(b))")
