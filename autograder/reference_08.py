@@ -14,6 +14,8 @@ the mistake a learner made. A learner's cell cannot import this module (the tamp
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -208,6 +210,52 @@ def torch_model_curve(params: dict, batches, lr: float, max_norm=None) -> list[f
 
 from .checks import check_close, check_shape, check_true, check_unchanged, reference_gradient  # noqa: E402
 
+# The check helpers guard every call (they verify numpy is numpy's own): about 20 ms each with torch
+# watched. These wrappers compare first and call a helper only to report a failure, so a passing test
+# costs two guarded calls (see _guarded), and the known wrong answers (``mistakes``, a dict or a
+# function returning one) are only computed when an answer is wrong.
+
+
+def _guarded(check):
+    @functools.wraps(check)
+    def run(*args, **kwargs):
+        check_true(True, "")  # refuses to check in a kernel whose numpy was replaced
+        result = check(*args, **kwargs)
+        check_true(True, "")  # ...or was replaced by the learner's code while the check ran
+        return result
+
+    return run
+
+
+def _require(condition, message: str) -> None:
+    if not condition:
+        check_true(False, message)
+
+
+def _close(actual, expected, what: str, *, rtol=1e-6, atol=1e-9, mistakes=None, hint=None) -> None:
+    try:
+        a, e = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+        if a.shape == e.shape and bool(np.all(np.abs(a - e) <= atol + rtol * np.abs(e))):
+            return
+    except (TypeError, ValueError):
+        pass
+    check_close(actual, expected, what, rtol=rtol, atol=atol, hint=hint,
+                mistakes=mistakes() if callable(mistakes) else mistakes)
+
+
+def _shape(actual, shape, what: str, *, hint=None) -> None:
+    if np.shape(actual) != tuple(shape) or actual is None:
+        check_shape(actual, shape, what, hint=hint)
+
+
+def _unchanged(value, original, what: str, *, hint=None) -> None:
+    try:
+        if np.array_equal(np.asarray(value, dtype=np.float64), np.asarray(original, dtype=np.float64)):
+            return
+    except (TypeError, ValueError):
+        pass
+    check_unchanged(value, original, what, hint=hint)
+
 
 def _with_ids(n: int, d: int, classes: int, rng) -> tuple[np.ndarray, np.ndarray]:
     """Data whose first column is the row's index, so that any subset says which rows it took."""
@@ -218,79 +266,81 @@ def _with_ids(n: int, d: int, classes: int, rng) -> tuple[np.ndarray, np.ndarray
 
 def _ids(X_part, what: str) -> np.ndarray:
     ids = np.asarray(X_part, dtype=float)[:, 0]
-    check_true(np.all(ids == np.round(ids)) and ids.min(initial=0) >= 0,
+    _require(np.all(ids == np.round(ids)) and ids.min(initial=0) >= 0,
                f"{what} holds rows that are not rows of X: return rows of X itself, unchanged.")
     return ids.astype(int)
 
 
+@_guarded
 def check_split(train_val_split, n: int, d: int, val_fraction: float, seed: int, where: str) -> None:
     X, y = _with_ids(n, d, 5, np.random.default_rng(seed + 1))
     X_before, y_before = X.copy(), y.copy()
     result = train_val_split(X, y, val_fraction, np.random.default_rng(seed))
-    check_true(isinstance(result, tuple | list) and len(result) == 4,
+    _require(isinstance(result, tuple | list) and len(result) == 4,
                "train_val_split must return a tuple (X_train, y_train, X_val, y_val).")
-    check_unchanged(X, X_before, "X")
-    check_unchanged(y, y_before, "y")
+    _unchanged(X, X_before, "X")
+    _unchanged(y, y_before, "y")
     X_train, y_train, X_val, y_val = (np.asarray(part) for part in result)
     n_val = int(round(val_fraction * n))
     hint = f"round(val_fraction * N) = {n_val} examples go to validation, the other {n - n_val} to training"
-    check_true(X_train.ndim == 2 and X_val.ndim == 2, f"X_train and X_val must be 2-D arrays of rows of X {where}.")
+    _require(X_train.ndim == 2 and X_val.ndim == 2, f"X_train and X_val must be 2-D arrays of rows of X {where}.")
     train_ids, val_ids = _ids(X_train, "X_train"), _ids(X_val, "X_val")
     both = sorted(set(train_ids) & set(val_ids))
-    check_true(not both, f"validation data leaks into training {where}: examples {both[:5]} are in both sets. "
+    _require(not both, f"validation data leaks into training {where}: examples {both[:5]} are in both sets. "
                "Every example must be in exactly one of them.")
-    check_shape(X_val, (n_val, d), f"X_val {where}", hint=hint)
-    check_shape(X_train, (n - n_val, d), f"X_train {where}", hint=hint)
-    check_shape(y_val, (n_val,), f"y_val {where}", hint=hint)
-    check_shape(y_train, (n - n_val,), f"y_train {where}", hint=hint)
-    check_true(sorted(np.concatenate([train_ids, val_ids])) == list(range(n)),
+    _shape(X_val, (n_val, d), f"X_val {where}", hint=hint)
+    _shape(X_train, (n - n_val, d), f"X_train {where}", hint=hint)
+    _shape(y_val, (n_val,), f"y_val {where}", hint=hint)
+    _shape(y_train, (n - n_val,), f"y_train {where}", hint=hint)
+    _require(sorted(np.concatenate([train_ids, val_ids])) == list(range(n)),
                f"{where}: every example of X must be in the training or the validation set, exactly once.")
-    check_true(np.array_equal(y_train, y[train_ids]) and np.array_equal(y_val, y[val_ids]),
+    _require(np.array_equal(y_train, y[train_ids]) and np.array_equal(y_val, y[val_ids]),
                f"{where}: the labels no longer match their images: shuffle X and y with the same permutation.")
-    check_true(not (np.array_equal(val_ids, np.arange(n_val)) or np.array_equal(val_ids, np.arange(n - n_val, n))),
+    _require(not (np.array_equal(val_ids, np.arange(n_val)) or np.array_equal(val_ids, np.arange(n - n_val, n))),
                f"{where}: the split is not shuffled (the validation set is the first or last rows of X): "
                "data sets are often sorted, so draw a random order with rng.permutation(len(X)).")
     order = np.random.default_rng(seed).permutation(n)
-    check_close(val_ids, order[:n_val], f"the validation examples {where}", rtol=0, atol=0, mistakes={
+    _close(val_ids, order[:n_val], f"the validation examples {where}", rtol=0, atol=0, mistakes={
         "the validation set is the FIRST round(val_fraction * N) entries of the permutation, not the last":
             order[n - n_val:],
     }, hint="draw the order with rng.permutation(len(X)) from the rng you are given (one call), the first "
             "round(val_fraction * N) entries of it are the validation set, the rest the training set")
-    check_close(train_ids, order[n_val:], f"the training examples {where}", rtol=0, atol=0,
+    _close(train_ids, order[n_val:], f"the training examples {where}", rtol=0, atol=0,
                 hint="the training set is the rest of the permutation, in its order")
 
 
+@_guarded
 def check_minibatches(minibatches, n: int, d: int, batch_size: int, seed: int, where: str) -> None:
     X, y = _with_ids(n, d, 4, np.random.default_rng(seed + 1))
     X_before, y_before = X.copy(), y.copy()
     rng = np.random.default_rng(seed)
     batches = list(minibatches(X, y, batch_size, rng))
-    check_unchanged(X, X_before, "X", hint="shuffle an index array (rng.permutation), not X itself in place")
-    check_unchanged(y, y_before, "y", hint="shuffle an index array (rng.permutation), not y itself in place")
-    check_true(all(isinstance(b, tuple | list) and len(b) == 2 for b in batches),
+    _unchanged(X, X_before, "X", hint="shuffle an index array (rng.permutation), not X itself in place")
+    _unchanged(y, y_before, "y", hint="shuffle an index array (rng.permutation), not y itself in place")
+    _require(all(isinstance(b, tuple | list) and len(b) == 2 for b in batches),
                "minibatches must give pairs (X_batch, y_batch).")
     count = -(-n // batch_size)
     sizes = [len(b[0]) for b in batches]
     expected_sizes = [batch_size] * (n // batch_size) + ([n % batch_size] if n % batch_size else [])
-    check_true(sizes != expected_sizes[:-1] or n % batch_size == 0,
+    _require(sizes != expected_sizes[:-1] or n % batch_size == 0,
                f"{where}: the last, smaller batch is missing ({n} examples, batches of {batch_size}: the last holds "
                f"{n % batch_size}). Every example must be used once per epoch.")
-    check_true(sizes == expected_sizes,
+    _require(sizes == expected_sizes,
                f"{where}: expected {count} batches of sizes {expected_sizes}, got sizes {sizes}.")
     ids = np.concatenate([_ids(b[0], "a batch") for b in batches])
     labels = np.concatenate([np.asarray(b[1]) for b in batches])
-    check_true(sorted(ids) == list(range(n)), f"{where}: every example must be in exactly one batch per epoch.")
-    check_true(np.array_equal(labels, y[ids]),
+    _require(sorted(ids) == list(range(n)), f"{where}: every example must be in exactly one batch per epoch.")
+    _require(np.array_equal(labels, y[ids]),
                f"{where}: the labels no longer match their images: index X and y with the same order.")
-    check_true(not np.array_equal(ids, np.arange(n)),
+    _require(not np.array_equal(ids, np.arange(n)),
                f"{where}: the batches are not shuffled (no shuffling): they take the examples in the order of X. "
                "Draw a new order with rng.permutation(len(X)) at every call.")
     order = np.random.default_rng(seed).permutation(n)
-    check_close(ids, order, f"the order of the examples {where}", rtol=0, atol=0,
+    _close(ids, order, f"the order of the examples {where}", rtol=0, atol=0,
                 hint="draw the order with one call rng.permutation(len(X)) of the rng you are given, and cut it "
                      "into consecutive batches")
     again = np.concatenate([_ids(b[0], "a batch") for b in minibatches(X, y, batch_size, rng)])
-    check_true(not np.array_equal(again, ids),
+    _require(not np.array_equal(again, ids),
                f"{where}: a second call with the same rng gave the same order: every epoch must draw a new one "
                "from the rng it is given (do not re-seed it).")
 
@@ -304,16 +354,17 @@ def expected_keys(sizes, batchnorm: bool) -> list[str]:
     return keys
 
 
+@_guarded
 def check_init(init_network, sizes, seed: int, batchnorm: bool, where: str) -> None:
     params = init_network(list(sizes), np.random.default_rng(seed), batchnorm=batchnorm)
-    check_true(isinstance(params, dict), f"init_network must return a dict of arrays, got {type(params).__name__}.")
+    _require(isinstance(params, dict), f"init_network must return a dict of arrays, got {type(params).__name__}.")
     keys = expected_keys(sizes, batchnorm)
     extra, missing = sorted(set(params) - set(keys)), sorted(set(keys) - set(params))
     if batchnorm and any(k.startswith("b") and not k.startswith("beta") for k in extra):
-        check_true(False, f"init_network {where}: with batch normalisation the hidden layers have no bias "
+        _require(False, f"init_network {where}: with batch normalisation the hidden layers have no bias "
                    f"({extra} should not be there): batch normalisation subtracts the mean, which cancels a bias; "
                    "beta plays its role.")
-    check_true(not extra and not missing, f"init_network {where} must have exactly the keys {keys}; "
+    _require(not extra and not missing, f"init_network {where} must have exactly the keys {keys}; "
                f"missing {missing}, not expected {extra}.")
     rng = np.random.default_rng(seed)
     shapes = list(zip(sizes[:-1], sizes[1:], strict=True))
@@ -321,7 +372,7 @@ def check_init(init_network, sizes, seed: int, batchnorm: bool, where: str) -> N
     reverse_rng = np.random.default_rng(seed)
     reversed_draws = [reverse_rng.normal(0.0, np.sqrt(2.0 / i), size=(i, o)) for i, o in shapes[::-1]][::-1]
     for layer, W in enumerate(drawn, start=1):
-        check_close(params[f"W{layer}"], W, f"W{layer} {where}", rtol=1e-10, atol=1e-12, mistakes={
+        _close(params[f"W{layer}"], W, f"W{layer} {where}", rtol=1e-10, atol=1e-12, mistakes={
             "draw the weights first layer first (W1, then W2, ...) from the one rng": reversed_draws[layer - 1],
             "these are Xavier's weights; a ReLU network takes he_init's std sqrt(2 / fan_in)":
                 W * np.sqrt(shapes[layer - 1][0] / (shapes[layer - 1][0] + shapes[layer - 1][1])),
@@ -330,7 +381,7 @@ def check_init(init_network, sizes, seed: int, batchnorm: bool, where: str) -> N
         if not name.startswith("W"):
             fan_out = params[f"W{name.lstrip('abegmt')}"].shape[1]
             start = np.ones(fan_out) if name.startswith("gamma") else np.zeros(fan_out)
-            check_close(params[name], start, f"{name} {where}", rtol=0, atol=0, mistakes={
+            _close(params[name], start, f"{name} {where}", rtol=0, atol=0, mistakes={
                 "gamma starts at 1 (batch normalisation starts as the plain standardisation)": np.zeros(fan_out),
             }, hint="biases and beta start at 0, gamma at 1")
 
@@ -339,43 +390,48 @@ def _copy(params: dict) -> dict:
     return {name: np.array(value, dtype=np.float64, copy=True) for name, value in params.items()}
 
 
+@_guarded
 def check_loss_and_grads(network_loss_and_grads, params: dict, X, labels, where: str, bn_stats=None) -> None:
     before, stats = _copy(params), None if bn_stats is None else _copy(bn_stats)
     result = network_loss_and_grads(params, X, labels, stats)
-    check_true(isinstance(result, tuple | list) and len(result) == 2,
+    _require(isinstance(result, tuple | list) and len(result) == 2,
                "network_loss_and_grads must return a tuple (loss, grads).")
     for name in before:
-        check_unchanged(params[name], before[name], f"params['{name}']")
+        _unchanged(params[name], before[name], f"params['{name}']")
     loss, grads = result
     ref_loss, ref_grads, ref_stats = loss_and_grads(before, X, labels, bn_stats)
-    variants = {
-        "the loss is the MEAN of the cross-entropy over the batch, not its sum":
-            loss_and_grads(before, X, labels, bn_stats, summed=True),
-        "the last layer is affine: no ReLU after it (softmax_cross_entropy takes the raw scores)":
-            loss_and_grads(before, X, labels, bn_stats, relu_last=True),
-        "the gradient passes through the ReLUs unchanged: it must stop where z <= 0 (relu_backward)":
-            loss_and_grads(before, X, labels, bn_stats, straight_relu=True),
-    }
-    if any(name.startswith("gamma") for name in before):
-        variants["in training mode batch normalisation uses the batch's mean and variance, not the running ones"] = \
-            loss_and_grads(before, X, labels, bn_stats, running_in_train=True)
-    check_close(loss, ref_loss, f"the loss {where}", rtol=1e-7,
-                mistakes={text: v[0] for text, v in variants.items()})
-    check_true(isinstance(grads, dict) and sorted(grads) == sorted(before),
+    @functools.cache
+    def variants():
+        found = {
+            "the loss is the MEAN of the cross-entropy over the batch, not its sum":
+                loss_and_grads(before, X, labels, bn_stats, summed=True),
+            "the last layer is affine: no ReLU after it (softmax_cross_entropy takes the raw scores)":
+                loss_and_grads(before, X, labels, bn_stats, relu_last=True),
+            "the gradient passes through the ReLUs unchanged: it must stop where z <= 0 (relu_backward)":
+                loss_and_grads(before, X, labels, bn_stats, straight_relu=True),
+        }
+        if any(name.startswith("gamma") for name in before):
+            found["in training mode batch normalisation uses the batch's mean and variance, not the running "
+                  "ones"] = loss_and_grads(before, X, labels, bn_stats, running_in_train=True)
+        return found
+
+    _close(loss, ref_loss, f"the loss {where}", rtol=1e-7,
+           mistakes=lambda: {text: v[0] for text, v in variants().items()})
+    _require(isinstance(grads, dict) and sorted(grads) == sorted(before),
                f"grads must be a dict with the keys of params {sorted(before)}, got "
                f"{sorted(grads) if isinstance(grads, dict) else type(grads).__name__}.")
     for name in before:
-        check_shape(grads[name], before[name].shape, f"grads['{name}'] {where}", hint="shaped like its parameter")
-        check_close(grads[name], ref_grads[name], f"grads['{name}'] {where}", rtol=1e-6, atol=1e-9,
-                    mistakes={text: v[1][name] for text, v in variants.items()})
+        _shape(grads[name], before[name].shape, f"grads['{name}'] {where}", hint="shaped like its parameter")
+        _close(grads[name], ref_grads[name], f"grads['{name}'] {where}", rtol=1e-6, atol=1e-9,
+               mistakes=lambda name=name: {text: v[1][name] for text, v in variants().items()})
     if stats is not None:
-        check_true(sorted(stats) == sorted(ref_stats),
+        _require(sorted(stats) == sorted(ref_stats),
                    f"after a training pass bn_stats must hold the running statistics {sorted(ref_stats)}, it holds "
                    f"{sorted(stats)}: update the dict you are given, in place.")
         for name, value in ref_stats.items():
             old = (bn_stats or {}).get(name, 0.0 if name.startswith("mean") else 1.0)
             batch = (value - MOMENTUM * old) / (1 - MOMENTUM)
-            check_close(stats[name], value, f"bn_stats['{name}'] {where}", rtol=1e-7, atol=1e-10, mistakes={
+            _close(stats[name], value, f"bn_stats['{name}'] {where}", rtol=1e-7, atol=1e-10, mistakes={
                 "the running statistics move as running = 0.9 * running + 0.1 * batch (you swapped 0.9 and 0.1)":
                     (1 - MOMENTUM) * old + MOMENTUM * batch,
                 "the running statistic must be averaged with the old one (0.9 * running + 0.1 * batch), "
@@ -383,6 +439,7 @@ def check_loss_and_grads(network_loss_and_grads, params: dict, X, labels, where:
             })
 
 
+@_guarded
 def check_gradients_pass_gradient_check(network_loss_and_grads, gradient_check, params: dict, X, labels,
                                         where: str) -> None:
     """The learner's own gradient_check, on every parameter of the learner's network."""
@@ -394,65 +451,75 @@ def check_gradients_pass_gradient_check(network_loss_and_grads, gradient_check, 
             return network_loss_and_grads({**params, name: value}, X, labels)[1][name]
 
         result = gradient_check(loss, grad, np.array(params[name], dtype=np.float64), tol=1e-6)
-        check_true(isinstance(result, tuple | list) and len(result) == 2,
+        _require(isinstance(result, tuple | list) and len(result) == 2,
                    "gradient_check must return (passed, rel_error).")
         passed, error = result
-        check_true(bool(passed) and float(error) < 1e-6,
+        _require(bool(passed) and float(error) < 1e-6,
                    f"your gradient_check says the gradient of {name} {where} is wrong (relative error "
                    f"{float(error):.2g}): your network's backward pass does not match its forward pass.")
 
 
+@_guarded
 def check_predict(network_predict, params: dict, X, where: str, bn_stats=None) -> None:
     stats = None if bn_stats is None else _copy(bn_stats)
     scores = network_predict(params, X, stats)
     expected = predict(params, X, bn_stats)
-    check_shape(scores, expected.shape, f"network_predict(...) {where}", hint="one row of class scores per example")
-    mistakes = {"the scores are the last layer's raw output: no ReLU after it": predict(params, X, bn_stats,
-                                                                                         relu_last=True)}
-    if any(name.startswith("gamma") for name in params):
-        mistakes["in evaluation mode batch normalisation uses the running statistics bn_stats, not the batch "
-                 "statistics (a prediction must not depend on the rest of the batch)"] = \
-            predict(params, X, bn_stats, batch_stats_in_eval=True)
-        mistakes["evaluation mode still normalises: gamma * (z - running mean) / sqrt(running var + 1e-5) + beta"] = \
-            predict(params, X, bn_stats, skip_batchnorm=True)
-    check_close(scores, expected, f"network_predict(...) {where}", rtol=1e-7, atol=1e-9, mistakes=mistakes)
+    _shape(scores, expected.shape, f"network_predict(...) {where}", hint="one row of class scores per example")
+    def mistakes():
+        found = {"the scores are the last layer's raw output: no ReLU after it":
+                 predict(params, X, bn_stats, relu_last=True)}
+        if any(name.startswith("gamma") for name in params):
+            found["in evaluation mode batch normalisation uses the running statistics bn_stats, not the batch "
+                  "statistics (a prediction must not depend on the rest of the batch)"] = \
+                predict(params, X, bn_stats, batch_stats_in_eval=True)
+            found["evaluation mode still normalises: gamma * (z - running mean) / sqrt(running var + 1e-5) + "
+                  "beta"] = predict(params, X, bn_stats, skip_batchnorm=True)
+        return found
+
+    _close(scores, expected, f"network_predict(...) {where}", rtol=1e-7, atol=1e-9, mistakes=mistakes)
     if stats is not None:
         for name, value in bn_stats.items():
-            check_unchanged(stats[name], value, f"bn_stats['{name}']",
+            _unchanged(stats[name], value, f"bn_stats['{name}']",
                             hint="a prediction must not move the running statistics: only training does.")
 
 
+@_guarded
 def check_training_step(training_step, params: dict, batches, lr: float, where: str, bn_stats=None,
                         max_norm=None) -> None:
     current, stats = _copy(params), None if bn_stats is None else _copy(bn_stats)
     losses = []
     for X, labels in batches:
         loss = training_step(current, X, labels, lr, stats, max_norm)
-        check_true(np.ndim(loss) == 0 and loss is not None,
+        _require(np.ndim(loss) == 0 and loss is not None,
                    f"training_step must return the loss as a number, got {type(loss).__name__}.")
         losses.append(float(loss))
     expected, final, _ = loss_curve(params, batches, lr, bn_stats, max_norm)
-    mistakes = {
-        "the learning rate is applied twice (the step is lr * lr * grad)":
-            loss_curve(params, batches, lr, bn_stats, max_norm, lr_twice=True),
-        "gradients from earlier steps leak in: they add up across steps instead of starting from zero at every "
-        "step (a forgotten reset, like a missing zero_grad)": loss_curve(params, batches, lr, bn_stats, max_norm,
-                                                                        accumulate=True),
-    }
-    if max_norm is not None:
-        mistakes["clip the norm over ALL gradients together (clip_by_global_norm), not each one separately"] = \
-            loss_curve(params, batches, lr, bn_stats, max_norm, clip_each=True)
-        mistakes["the gradients are not clipped: clip them with clip_by_global_norm(..., max_norm) before the "
-                 "update"] = loss_curve(params, batches, lr, bn_stats, max_norm, clip_after=True)
-    check_close(losses, expected, f"the losses of {len(batches)} training steps {where}", rtol=1e-7,
-                mistakes={text: v[0] for text, v in mistakes.items()},
-                hint="return the loss computed before the update")
+    @functools.cache
+    def mistakes():
+        found = {
+            "the learning rate is applied twice (the step is lr * lr * grad)":
+                loss_curve(params, batches, lr, bn_stats, max_norm, lr_twice=True),
+            "gradients from earlier steps leak in: they add up across steps instead of starting from zero at "
+            "every step (a forgotten reset, like a missing zero_grad)":
+                loss_curve(params, batches, lr, bn_stats, max_norm, accumulate=True),
+        }
+        if max_norm is not None:
+            found["clip the norm over ALL gradients together (clip_by_global_norm), not each one separately"] = \
+                loss_curve(params, batches, lr, bn_stats, max_norm, clip_each=True)
+            found["the gradients are not clipped: clip them with clip_by_global_norm(..., max_norm) before the "
+                  "update"] = loss_curve(params, batches, lr, bn_stats, max_norm, clip_after=True)
+        return found
+
+    _close(losses, expected, f"the losses of {len(batches)} training steps {where}", rtol=1e-7,
+           mistakes=lambda: {text: v[0] for text, v in mistakes().items()},
+           hint="return the loss computed before the update")
     for name in final:
-        check_close(current[name], final[name], f"params['{name}'] after {len(batches)} steps {where}", rtol=1e-7,
-                    atol=1e-10, mistakes={text: v[1][name] for text, v in mistakes.items()},
+        _close(current[name], final[name], f"params['{name}'] after {len(batches)} steps {where}", rtol=1e-7,
+               atol=1e-10, mistakes=lambda name=name: {text: v[1][name] for text, v in mistakes().items()},
                     hint="update every parameter in the dict you are given: params[name] -= lr * grad")
 
 
+@_guarded
 def check_train_network(train_network, params: dict, data, epochs: int, batch_size: int, lr: float, seed: int,
                         where: str, bn_stats=None, max_norm=None) -> dict:
     X_train, y_train, X_val, y_val = data
@@ -460,7 +527,7 @@ def check_train_network(train_network, params: dict, data, epochs: int, batch_si
     result = train_network(current, X_train, y_train, X_val, y_val, epochs, batch_size, lr,
                            np.random.default_rng(seed), stats, max_norm)
     keys = ["loss", "train_accuracy", "val_accuracy"]
-    check_true(isinstance(result, dict) and all(k in result for k in keys),
+    _require(isinstance(result, dict) and all(k in result for k in keys),
                f"train_network must return a dict with the keys {keys}.")
     expected = history(params, X_train, y_train, X_val, y_val, epochs, batch_size, lr, np.random.default_rng(seed),
                        bn_stats, max_norm)
@@ -469,22 +536,23 @@ def check_train_network(train_network, params: dict, data, epochs: int, batch_si
         return history(params, X_train, y_train, X_val, y_val, epochs, batch_size, lr, np.random.default_rng(seed),
                        bn_stats, max_norm, **mistake)
 
-    mistakes = {
-        "validation data leaks into training: train on X_train only, the validation set is for measuring":
-            variant(leak=True),
-        "no shuffling: every epoch must take its batches from minibatches(X_train, y_train, batch_size, rng)":
-            variant(shuffle=False),
-    }
+    def mistakes():
+        return {
+            "validation data leaks into training: train on X_train only, the validation set is for measuring":
+                variant(leak=True)["loss"],
+            "no shuffling: every epoch must take its batches from minibatches(X_train, y_train, batch_size, rng)":
+                variant(shuffle=False)["loss"],
+        }
+
     steps = epochs * -(-len(X_train) // batch_size)
-    check_close(result["loss"], expected["loss"], f"the losses of train_network {where}", rtol=1e-7,
-                mistakes={text: v["loss"] for text, v in mistakes.items()},
+    _close(result["loss"], expected["loss"], f"the losses of train_network {where}", rtol=1e-7,
+           mistakes=mistakes,
                 hint=f"{epochs} epochs of {steps // epochs} steps: one training_step per batch of "
                      "minibatches(X_train, y_train, batch_size, rng), its loss appended")
-    in_training_mode = variant(train_mode_accuracy=True)
     for key in ("train_accuracy", "val_accuracy"):
-        check_close(result[key], expected[key], f"{key} of train_network {where}", rtol=1e-9, mistakes={
+        _close(result[key], expected[key], f"{key} of train_network {where}", rtol=1e-9, mistakes=lambda key=key: {
             "measure accuracy in evaluation mode, with network_predict (batch normalisation must use the running "
-            "statistics)": in_training_mode[key],
+            "statistics)": variant(train_mode_accuracy=True)[key],
             "the training and validation accuracies are swapped":
                 expected["val_accuracy" if key == "train_accuracy" else "train_accuracy"],
         }, hint="after every epoch, the fraction of examples whose largest score is their label")
@@ -494,27 +562,29 @@ def check_train_network(train_network, params: dict, data, epochs: int, batch_si
 # --- the pieces brought from exercises 03, 04, 05 and 07 ------------------------------------------
 
 
+@_guarded
 def check_layers(affine_forward, affine_backward, relu_forward, relu_backward, rng, where: str) -> None:
     n, d, m = (int(v) for v in rng.integers(2, 7, size=3))
     x, w, b, dout = rng.normal(size=(n, d)), rng.normal(size=(d, m)), rng.normal(size=m), rng.normal(size=(n, m))
     out, cache = affine_forward(x, w, b)
-    check_close(out, x @ w + b, f"affine_forward(x, w, b) {where}", hint="out = x @ w + b")
+    _close(out, x @ w + b, f"affine_forward(x, w, b) {where}", hint="out = x @ w + b")
     dx, dw, db = affine_backward(dout, cache)
-    check_close(dx, dout @ w.T, f"affine_backward's dx {where}", hint="dx = dout @ w.T, shaped like x")
-    check_close(dw, x.T @ dout, f"affine_backward's dw {where}", hint="dw = x.T @ dout, shaped like w", mistakes={
+    _close(dx, dout @ w.T, f"affine_backward's dx {where}", hint="dx = dout @ w.T, shaped like x")
+    _close(dw, x.T @ dout, f"affine_backward's dw {where}", hint="dw = x.T @ dout, shaped like w", mistakes={
         "do not divide dw by N: the 1/N of the loss is already inside dout": x.T @ dout / n})
-    check_close(db, dout.sum(axis=0), f"affine_backward's db {where}", mistakes={
+    _close(db, dout.sum(axis=0), f"affine_backward's db {where}", mistakes={
         "db sums dout over the batch axis (axis 0), it does not average it": dout.mean(axis=0)})
     z = np.round(rng.normal(size=(n, m)), 1)
     z[0, 0] = 0.0
     out, cache = relu_forward(z.copy())
-    check_close(out, np.maximum(z, 0.0), f"relu_forward(z) {where}")
-    check_close(relu_backward(dout.copy(), cache), dout * (z > 0), f"relu_backward(dout, cache) {where}", mistakes={
+    _close(out, np.maximum(z, 0.0), f"relu_forward(z) {where}")
+    _close(relu_backward(dout.copy(), cache), dout * (z > 0), f"relu_backward(dout, cache) {where}", mistakes={
         "at exactly z = 0 the ReLU's derivative counts as 0: gate with z > 0, not z >= 0": dout * (z >= 0),
         "relu_backward multiplies dout by the gate (1 where z > 0), not by the ReLU's output":
             dout * np.maximum(z, 0.0)})
 
 
+@_guarded
 def check_softmax_cross_entropy(softmax_cross_entropy, rng, where: str) -> None:
     n, c = int(rng.integers(3, 8)), int(rng.integers(3, 6))
     logits = rng.normal(0.0, 3.0, size=(n, c))
@@ -524,12 +594,13 @@ def check_softmax_cross_entropy(softmax_cross_entropy, rng, where: str) -> None:
     loss = torch.nn.functional.cross_entropy(scores, torch.as_tensor(labels))
     loss.backward()
     got_loss, got_grad = softmax_cross_entropy(logits.copy(), labels)
-    check_close(got_loss, loss.item(), f"the loss of softmax_cross_entropy {where}", rtol=1e-7, mistakes={
+    _close(got_loss, loss.item(), f"the loss of softmax_cross_entropy {where}", rtol=1e-7, mistakes={
         "the loss is the MEAN over the batch, not the sum": loss.item() * n})
-    check_close(got_grad, scores.grad.numpy(), f"dlogits of softmax_cross_entropy {where}", rtol=1e-7, atol=1e-12,
+    _close(got_grad, scores.grad.numpy(), f"dlogits of softmax_cross_entropy {where}", rtol=1e-7, atol=1e-12,
                 mistakes={"dlogits carries the 1/N of the mean: (softmax - one_hot) / N": scores.grad.numpy() * n})
 
 
+@_guarded
 def check_gradient_tools(numerical_gradient, relative_error, gradient_check, rng, where: str) -> None:
     x = rng.uniform(-1.5, 1.5, size=tuple(int(s) for s in rng.integers(2, 4, size=2)))
     before = x.copy()
@@ -541,31 +612,32 @@ def check_gradient_tools(numerical_gradient, relative_error, gradient_check, rng
         return np.sin(z) + z * np.cos(z)
 
     numeric = numerical_gradient(f, x)
-    check_unchanged(x, before, "x", hint="numerical_gradient must restore every entry it perturbs")
-    check_close(numeric, grad_f(before), f"numerical_gradient(f, x) {where}", rtol=1e-6, atol=1e-8)
+    _unchanged(x, before, "x", hint="numerical_gradient must restore every entry it perturbs")
+    _close(numeric, grad_f(before), f"numerical_gradient(f, x) {where}", rtol=1e-6, atol=1e-8)
     a, b = rng.normal(size=5), rng.normal(size=5)
-    check_close(relative_error(a, b), np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)),
+    _close(relative_error(a, b), np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)),
                 f"relative_error(a, b) {where}", hint="norm(a - b) / (norm(a) + norm(b))")
-    check_close(relative_error(np.zeros(3), np.zeros(3)), 0.0, "relative_error of two zero arrays")
+    _close(relative_error(np.zeros(3), np.zeros(3)), 0.0, "relative_error of two zero arrays")
     passed, error = gradient_check(f, grad_f, x)
-    check_true(bool(passed) and error < 1e-8, f"gradient_check must pass a correct gradient {where} "
+    _require(bool(passed) and error < 1e-8, f"gradient_check must pass a correct gradient {where} "
                f"(got passed={passed}, rel_error={error:.2g}).")
     passed, error = gradient_check(f, lambda z: 2 * grad_f(z), x)
-    check_true(not passed, f"gradient_check must fail a gradient twice too large {where} (rel_error {error:.2g}).")
+    _require(not passed, f"gradient_check must fail a gradient twice too large {where} (rel_error {error:.2g}).")
 
 
+@_guarded
 def check_step07_tools(he_init, clip_by_global_norm, batchnorm_forward, batchnorm_backward, rng, where: str) -> None:
     fan_in, fan_out = int(rng.integers(200, 400)), int(rng.integers(200, 400))
     W = he_init(fan_in, fan_out, np.random.default_rng(int(rng.integers(1000))))
-    check_shape(W, (fan_in, fan_out), f"he_init({fan_in}, {fan_out}, rng)")
-    check_close(np.std(W), np.sqrt(2 / fan_in), f"the standard deviation of he_init {where}", rtol=0.03,
+    _shape(W, (fan_in, fan_out), f"he_init({fan_in}, {fan_out}, rng)")
+    _close(np.std(W), np.sqrt(2 / fan_in), f"the standard deviation of he_init {where}", rtol=0.03,
                 hint="he_init's std is sqrt(2 / fan_in)")
     grads = [rng.normal(0.0, 3.0, size=(3, 2)), rng.normal(0.0, 3.0, size=4)]
     norm = float(np.sqrt(sum(np.sum(g**2) for g in grads)))
     for max_norm in (0.5 * norm, 2.0 * norm):
         clipped = clip_by_global_norm([g.copy() for g in grads], max_norm)
         for i, g in enumerate(grads):
-            check_close(clipped[i], g * min(1.0, max_norm / norm), f"clip_by_global_norm(...)[{i}] {where}",
+            _close(clipped[i], g * min(1.0, max_norm / norm), f"clip_by_global_norm(...)[{i}] {where}",
                         mistakes={"clip_by_global_norm uses the norm over ALL gradients together, not each one "
                                   "separately": g * min(1.0, max_norm / np.linalg.norm(g))})
     n, d = int(rng.integers(3, 8)), int(rng.integers(2, 5))
@@ -576,11 +648,11 @@ def check_step07_tools(he_init, clip_by_global_norm, batchnorm_forward, batchnor
         return g * (v - v.mean(axis=0)) / np.sqrt(v.var(axis=0, ddof=ddof) + 1e-5) + bt
 
     out, cache = batchnorm_forward(x.copy(), gamma, beta)
-    check_close(out, batchnorm(x), f"batchnorm_forward {where}", rtol=1e-7, mistakes={
+    _close(out, batchnorm(x), f"batchnorm_forward {where}", rtol=1e-7, mistakes={
         "the variance of the batch divides by N, not N - 1": batchnorm(x, ddof=1)})
     dx, dgamma, dbeta = batchnorm_backward(dout.copy(), cache)
-    check_close(dx, reference_gradient(lambda v: np.sum(dout * batchnorm(v)), x), f"batchnorm_backward's dx {where}",
+    _close(dx, reference_gradient(lambda v: np.sum(dout * batchnorm(v)), x), f"batchnorm_backward's dx {where}",
                 rtol=1e-5, atol=1e-7)
-    check_close(dgamma, reference_gradient(lambda g: np.sum(dout * batchnorm(x, g)), gamma),
+    _close(dgamma, reference_gradient(lambda g: np.sum(dout * batchnorm(x, g)), gamma),
                 f"batchnorm_backward's dgamma {where}", rtol=1e-5, atol=1e-7)
-    check_close(dbeta, dout.sum(axis=0), f"batchnorm_backward's dbeta {where}", rtol=1e-7)
+    _close(dbeta, dout.sum(axis=0), f"batchnorm_backward's dbeta {where}", rtol=1e-7)

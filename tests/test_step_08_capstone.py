@@ -52,7 +52,8 @@ WRONG_ANSWERS = [
          "return [g * min(1.0, max_norm / np.linalg.norm(g)) for g in grads]", "not each one separately"),
     slip("from_step_07", "x.var(axis=0)", "x.var(axis=0, ddof=1)", "divides by N, not N - 1"),
     # the train/validation split
-    slip("train_val_split", "order = rng.permutation(len(X))", "order = np.arange(len(X))", "the split is not shuffled"),
+    slip("train_val_split", "order = rng.permutation(len(X))", "order = np.arange(len(X))",
+         "the split is not shuffled"),
     slip("train_val_split", "return X[order[n_val:]], y[order[n_val:]]", "return X[order], y[order]",
          "validation data leaks into training"),
     slip("train_val_split", "y[order[n_val:]], X[order[:n_val]], y[order[:n_val]]",
