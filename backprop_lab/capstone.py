@@ -18,6 +18,7 @@ check their claims on this code.
 from __future__ import annotations
 
 import gzip
+import math
 from collections.abc import Sequence
 from importlib import resources
 
@@ -146,8 +147,11 @@ def accuracy(params: dict, X: np.ndarray, labels: np.ndarray, bn_stats: dict | N
     return float(np.mean(predict(params, X, bn_stats).argmax(axis=1) == labels))
 
 
-def training_step(params, X, labels, lr, bn_stats=None, max_norm=None):
+def training_step(params, X, labels, lr, bn_stats=None, max_norm=None, grad_norms=None):
+    """One SGD step (the exercise's); ``grad_norms``, a list, gets ``{W_l: ‖dL/dW_l‖}`` of this step."""
     loss, grads = loss_and_grads(params, X, labels, bn_stats)
+    if grad_norms is not None:
+        grad_norms.append({name: float(np.linalg.norm(g)) for name, g in grads.items() if name.startswith("W")})
     names = list(params)
     steps = [grads[name] for name in names]
     if max_norm is not None:
@@ -158,16 +162,15 @@ def training_step(params, X, labels, lr, bn_stats=None, max_norm=None):
 
 
 def train_network(params, X_train, y_train, X_val, y_val, epochs, batch_size, lr, rng, bn_stats=None,
-                  max_norm=None, progress=None, on_step=None):
-    """Mini-batch SGD; ``progress`` wraps the range of epochs (``tqdm``), ``on_step(params, X, labels)``
-    runs after every step (the lesson records gradient norms with it)."""
-    history = {"loss": [], "train_accuracy": [], "val_accuracy": []}
+                  max_norm=None, progress=None):
+    """Mini-batch SGD (the exercise's ``train_network``); ``progress`` wraps the range of epochs (``tqdm``).
+    The history also holds ``grad_norms``: every step's ``{W_l: ‖dL/dW_l‖}`` before clipping."""
+    history = {"loss": [], "train_accuracy": [], "val_accuracy": [], "grad_norms": []}
     epochs_range = range(epochs) if progress is None else progress(range(epochs))
     for _ in epochs_range:
         for X_batch, y_batch in minibatches(X_train, y_train, batch_size, rng):
-            history["loss"].append(training_step(params, X_batch, y_batch, lr, bn_stats, max_norm))
-            if on_step is not None:
-                on_step(params, X_batch, y_batch)
+            history["loss"].append(training_step(params, X_batch, y_batch, lr, bn_stats, max_norm,
+                                                 history["grad_norms"]))
         history["train_accuracy"].append(accuracy(params, X_train, y_train, bn_stats))
         history["val_accuracy"].append(accuracy(params, X_val, y_val, bn_stats))
     return history
@@ -192,16 +195,56 @@ torch_model = reference_08.torch_model
 torch_model_curve = reference_08.torch_model_curve
 
 
+# --- a scalar autodiff engine: the learner's own, from exercise 02, if it works ---------------------
+
+#: The cells of exercise 02 that define the engine and the network made of it.
+ENGINE_CELLS = ("Value", "MLP", "train_mlp")
+
+
+def learners_engine(path) -> tuple[dict | None, str]:
+    """(namespace with ``Value``, ``MLP``, ``train_mlp``; or None, and why) from a saved exercise 02.
+
+    The engine must pass a small check first: the gradient of one tanh neuron against finite
+    differences, and an MLP whose parameters all get a gradient."""
+    import nbformat
+
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except (OSError, ValueError) as error:
+        return None, f"could not read {path}: {error}"
+    namespace = {"np": np, "math": math, "numpy": np}
+    for cell in notebook.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+        if cell.cell_type == "code" and grade_id.startswith(ENGINE_CELLS) and not grade_id.startswith("test"):
+            try:
+                exec(cell.source, namespace)  # noqa: S102 - the learner's own code, in the learner's kernel
+            except Exception as error:  # noqa: BLE001 - an unfinished exercise is expected
+                return None, f"its cell {grade_id} does not run yet ({type(error).__name__})"
+    try:
+        Value = namespace["Value"]
+        w, x = Value(0.7), Value(-1.3)
+        out = (w * x + 0.5).tanh()
+        out.backward()
+        expected = (1 - math.tanh(0.7 * -1.3 + 0.5) ** 2) * -1.3
+        model = namespace["MLP"](2, [3, 1], seed=0)
+        namespace["train_mlp"](model, np.array([[0.5, -0.5], [-0.2, 0.3]]), np.array([1.0, -1.0]), 1, 0.1)
+        working = abs(w.grad - expected) < 1e-9 and len(model.parameters()) == 13
+    except Exception as error:  # noqa: BLE001
+        return None, f"it does not pass a first check yet ({type(error).__name__}: {error})"
+    return (namespace, "your engine from exercise 02") if working else (None, "its gradients are not right yet")
+
+
 # --- the same network in a scalar autodiff engine ---------------------------------------------
 
 
-def engine_loss_curve(Value, params: dict, batches, lr: float) -> list[float]:
+def engine_loss_curve(Value, params: dict, batches, lr: float, backward=None) -> list[float]:
     """Train ``params`` (no batch normalisation) with a scalar engine's ``Value`` on ``batches``.
 
     Uses only what every engine of exercise 02 has (``+ * /``, ``exp``, ``relu``, ``backward``,
     ``data``, ``grad``). It has no ``log``, so the loss is differentiated through the probability
     of the right class, p, by hand for the last step: d(-log p)/dθ = -(1/p) dp/dθ, summed over
-    the batch as one surrogate ``sum_i c_i p_i`` with the numbers c_i = -1 / (N p_i).
+    the batch as one surrogate ``sum_i c_i p_i`` with the numbers c_i = -1 / (N p_i). ``backward(root)``
+    replaces ``root.backward()`` where given (``course_engine()["backward"]``).
     """
     weights = {name: [[Value(float(v)) for v in row] for row in np.atleast_2d(array)]
                for name, array in params.items()}
@@ -229,7 +272,60 @@ def engine_loss_curve(Value, params: dict, batches, lr: float) -> list[float]:
         every = [v for rows in weights.values() for row in rows for v in row]
         for v in every:
             v.grad = 0.0
-        surrogate.backward()
+        if backward is None:
+            surrogate.backward()
+        else:
+            backward(surrogate)
         for v in every:
             v.data -= lr * v.grad
     return losses
+
+
+def course_engine() -> dict:
+    """The course's engine (lesson 02's ``Value``) with an MLP and its training loop, as exercise 02
+    specifies them: tanh after every layer but the last, weights uniform in [-1, 1], hinge loss."""
+    from .graph_engine import Value, topological_order
+
+    def backward(root):
+        """Lesson 02's backward pass without its step-by-step record (which costs O(nodes^2))."""
+        order = topological_order(root)
+        grads = {id(node): 0.0 for node in order}
+        grads[id(root)] = 1.0
+        for node in reversed(order):
+            for child, local in zip(node.children, node.local_grads, strict=True):
+                grads[id(child)] += grads[id(node)] * local
+        for node in order:
+            node.grad = grads[id(node)]
+
+    class MLP:
+        def __init__(self, n_inputs, layer_sizes, seed=0):
+            rng = np.random.default_rng(seed)
+            sizes = [n_inputs, *layer_sizes]
+            self.layers = [([[Value(float(w)) for w in rng.uniform(-1, 1, size=fan_in)] for _ in range(fan_out)],
+                            [Value(float(b)) for b in rng.uniform(-1, 1, size=fan_out)])
+                           for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True)]
+
+        def __call__(self, x):
+            h = [float(v) for v in x]
+            for index, (weights, biases) in enumerate(self.layers):
+                z = [sum((w * a for w, a in zip(row, h, strict=True)), b) for row, b in zip(weights, biases,
+                                                                                          strict=True)]
+                h = z if index == len(self.layers) - 1 else [v.tanh() for v in z]
+            return h[0] if len(h) == 1 else h
+
+        def parameters(self):
+            return [p for weights, biases in self.layers for row in weights for p in row] + [
+                b for _, biases in self.layers for b in biases]
+
+    def train_mlp(model, X, y, steps, lr):
+        losses = []
+        for _ in range(steps):
+            margins = [(1 - float(label) * model(x)).relu() for x, label in zip(X, y, strict=True)]
+            loss = sum(margins[1:], margins[0]) / len(margins)
+            backward(loss)
+            for p in model.parameters():
+                p.data -= lr * p.grad
+            losses.append(loss.data)
+        return losses
+
+    return {"Value": Value, "MLP": MLP, "train_mlp": train_mlp, "backward": backward}
