@@ -59,21 +59,29 @@ def cpu_seconds(pid: int | None) -> float:
     return sum(int(fields[i]) for i in (11, 12, 13, 14)) / os.sysconf("SC_CLK_TCK")
 
 
+class PeakMemoryAndCpu(PeakMemory):
+    """Also samples the kernel's CPU time: the last sample is taken after the last cell."""
+
+    cpu_seconds = 0.0
+
+    def read(self) -> None:
+        super().read()
+        pid = self.kernel_pid()
+        if pid:
+            self.cpu_seconds = max(self.cpu_seconds, cpu_seconds(pid))
+
+
 def run(path: Path) -> dict:
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(notebook, timeout=CELL_TIMEOUT_S, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
-    cpu = {"seconds": 0.0}
-    with PeakMemory(client) as memory:
-        def finished(**_):  # after the last cell, before the kernel is shut down
-            memory.read()
-            cpu["seconds"] = cpu_seconds(memory.kernel_pid())
-
-        client.on_notebook_complete = finished
+    with PeakMemoryAndCpu(client) as memory:
+        client.on_notebook_complete = lambda **_: memory.read()
         started = time.perf_counter()
         client.execute(stderr=subprocess.DEVNULL)
         wall = time.perf_counter() - started
-    return {"name": f"{path.parent.name}/{path.stem}", "wall": wall, "cpu": cpu["seconds"], "peak_mb": memory.peak_mb}
+    return {"name": f"{path.parent.name}/{path.stem}", "wall": wall, "cpu": memory.cpu_seconds,
+            "peak_mb": memory.peak_mb}
 
 
 def main() -> list:

@@ -399,3 +399,15 @@ def test_the_course_reference_network_matches_the_grader_and_pytorch():
 def test_the_sandboxed_kernel_grades_as_the_in_process_engine():
     """The answer tests above run in this process; the real grader's kernel must agree with them."""
     assert_kernel_agrees(ASSIGNMENT, first_wrong_answer_per_function(WRONG_ANSWERS))
+
+
+def test_the_lesson_uses_a_learners_engine_only_when_it_works():
+    """Lesson 08 trains the learner's own Value engine of exercise 02 when it is finished, else the course's."""
+    from autograder import course
+
+    engine, why = capstone.learners_engine(course.solution_notebook("02_computational_graphs"))
+    assert engine is not None and {"Value", "MLP", "train_mlp"} <= set(engine), why
+    blank, why = capstone.learners_engine(course.exercise_notebook("02_computational_graphs"))
+    assert blank is None and "NotImplementedError" in why
+    missing, why = capstone.learners_engine(course.REPO_ROOT / "no-such-notebook.ipynb")
+    assert missing is None and "could not read" in why
