@@ -36,21 +36,24 @@ def slip(grade_id: str, old: str, new: str, says: str) -> WrongAnswer:
 
 WRONG_ANSWERS = [
     # the pieces brought from earlier exercises
-    slip("from_step_03", "dout * (cache > 0)", "dout * (cache >= 0)", "gate with z > 0, not z >= 0"),
-    slip("from_step_03", "x.T @ dout, dout", "x.T @ dout / len(x), dout", "do not divide dw by N"),
-    slip("from_step_03", "dout.sum(axis=0)", "dout.mean(axis=0)", "it does not average it"),
-    slip("from_step_04", "dlogits / n", "dlogits", "dlogits carries the 1/N of the mean"),
-    slip("from_step_04", "].mean(), dlogits", "].sum(), dlogits", "the loss is the MEAN over the batch"),
-    slip("from_step_04", "shifted = logits - logits.max(axis=1, keepdims=True)", "shifted = logits", "nan or inf"),
-    slip("from_step_05", "        x[index] = saved\n", "", "numerical_gradient must restore every entry it perturbs"),
-    slip("from_step_05", "return error < tol, error", "return error > tol, error", "must pass a correct gradient"),
-    slip("from_step_05", "scale = np.linalg.norm(a) + np.linalg.norm(b)", "scale = np.linalg.norm(a)",
+    slip("affine_forward", "dout * (cache > 0)", "dout * (cache >= 0)", "gate with z > 0, not z >= 0"),
+    slip("affine_forward", "x.T @ dout, dout", "x.T @ dout / len(x), dout", "do not divide dw by N"),
+    slip("affine_forward", "dout.sum(axis=0)", "dout.mean(axis=0)", "it does not average it"),
+    slip("softmax_cross_entropy", "dlogits / n", "dlogits", "dlogits carries the 1/N of the mean"),
+    slip("softmax_cross_entropy", "].mean(), dlogits", "].sum(), dlogits", "the loss is the MEAN over the batch"),
+    slip("softmax_cross_entropy", "shifted = logits - logits.max(axis=1, keepdims=True)", "shifted = logits",
+         "nan or inf"),
+    slip("numerical_gradient", "        x[index] = saved\n", "",
+         "numerical_gradient must restore every entry it perturbs"),
+    slip("numerical_gradient", "return error < tol, error", "return error > tol, error",
+         "must pass a correct gradient"),
+    slip("numerical_gradient", "scale = np.linalg.norm(a) + np.linalg.norm(b)", "scale = np.linalg.norm(a)",
          "norm(a - b) / (norm(a) + norm(b))"),
-    slip("from_step_07", "np.sqrt(2.0 / fan_in)", "np.sqrt(1.0 / fan_in)", "he_init's std is sqrt(2 / fan_in)"),
-    slip("from_step_07", "norm = np.sqrt(sum(np.sum(g**2) for g in grads))\n    scale = min(1.0, max_norm / norm) "
+    slip("he_init", "np.sqrt(2.0 / fan_in)", "np.sqrt(1.0 / fan_in)", "he_init's std is sqrt(2 / fan_in)"),
+    slip("he_init", "norm = np.sqrt(sum(np.sum(g**2) for g in grads))\n    scale = min(1.0, max_norm / norm) "
          "if norm > 0 else 1.0\n    return [g * scale for g in grads]",
          "return [g * min(1.0, max_norm / np.linalg.norm(g)) for g in grads]", "not each one separately"),
-    slip("from_step_07", "x.var(axis=0)", "x.var(axis=0, ddof=1)", "divides by N, not N - 1"),
+    slip("he_init", "x.var(axis=0)", "x.var(axis=0, ddof=1)", "divides by N, not N - 1"),
     # the train/validation split
     slip("train_val_split", "order = rng.permutation(len(X))", "order = np.arange(len(X))",
          "the split is not shuffled"),
@@ -149,7 +152,7 @@ def test_every_graded_function_has_three_named_mistakes():
 # Written differently from the solution: einsum and np.where, a loop over explicit layer records,
 # sorting-free index bookkeeping, a generator of batches, an in-place update with np.subtract.
 INDEPENDENT_ANSWERS = {
-    "from_step_03": """
+    "affine_forward": """
 import numpy as np
 
 def affine_forward(x, w, b):
@@ -165,7 +168,7 @@ def relu_forward(x):
 def relu_backward(dout, cache):
     return np.where(cache > 0, dout, 0.0)
 """,
-    "from_step_04": """
+    "softmax_cross_entropy": """
 import numpy as np
 
 def softmax_cross_entropy(logits, labels):
@@ -176,7 +179,7 @@ def softmax_cross_entropy(logits, labels):
     loss = float(np.mean(np.sum(one_hot * (log_total - logits), axis=1)))
     return loss, (probabilities - one_hot) / len(labels)
 """,
-    "from_step_05": """
+    "numerical_gradient": """
 import numpy as np
 
 def numerical_gradient(f, x, h=1e-5):
@@ -201,7 +204,7 @@ def gradient_check(f, grad_f, x, tol=1e-7):
     error = relative_error(grad_f(x), numerical_gradient(f, x))
     return bool(error < tol), error
 """,
-    "from_step_07": """
+    "he_init": """
 import math
 import numpy as np
 
