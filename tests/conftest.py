@@ -26,7 +26,7 @@ import autograder  # noqa: F401  (puts this venv's bin/ on PATH: nbgrader shells
 os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
 
 #: The course's steps; each has a marker ``stepNN`` registered in pyproject.toml.
-STEPS = tuple(f"{n:02d}" for n in range(1, 8))
+STEPS = tuple(f"{n:02d}" for n in range(1, 9))
 _STEP_FILE = re.compile(r"^test_(?:step|lesson)_(\d\d)_")
 #: A step's notebook or assignment id in a parameter: ``lessons/03_manual_backprop.ipynb``, ``03_manual_backprop``.
 _STEP_PARAM = re.compile(r"(?:^|[/\\])(\d\d)_[a-z]")

@@ -186,7 +186,7 @@ def test_every_import_the_course_makes_is_provided_by_the_pins():
         ("import psycopg2", "psycopg2"),
         ("from pytest import approx", "pytest"),
         ("from playwright.sync_api import sync_playwright", "playwright"),
-        ("%matplotlib inline\nimport sklearn.linear_model", "sklearn"),  # not installed at all
+        ("%matplotlib inline\nimport statsmodels.api", "statsmodels"),  # not installed at all
     ],
 )
 def test_import_check_catches_a_module_binder_would_lack(source, module):
