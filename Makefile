@@ -19,9 +19,9 @@ START_PAGE := lessons/00_start_here.ipynb
 # Tests that share a server or another expensive fixture stay on one worker (tests/conftest.py).
 WORKERS ?= $(shell nproc 2>/dev/null || echo 1)
 PYTEST := $(BIN)/python -m pytest -n $(WORKERS)
-# What the inner loop leaves out: the browser, PostgreSQL, and everything marked slow (whole
+# What the inner loop leaves out: the browser, PostgreSQL, the hub, and everything marked slow (whole
 # notebooks run by nbclient, the nbgrader pipeline, grading in a kernel).
-FAST := not slow and not browser and not postgres
+FAST := not slow and not browser and not postgres and not hub
 STEP_ID = $(if $(filter 1 2 3 4 5 6 7 8 9,$(STEP)),0$(STEP),$(STEP))
 
 .PHONY: lab test test-fast test-step site generate grade lint bench class clean-venv

@@ -24,11 +24,14 @@ _ACTIVATIONS = "04_activation_derivatives"
 _GRADCHECK = "05_gradient_checking"
 _AUTOGRAD = "06_pytorch_autograd"
 _VANISHING = "07_vanishing_gradients"
+_CAPSTONE = "08_capstone"
 
 _BACKWARD_03 = (_MANUAL, "4. Backward pass, one step at a time")
 _LOCAL_02 = (_GRAPHS, "2. Local derivatives: each node knows only its own")
 _INIT_07 = (_VANISHING, "3. Initialisation: keep the variance of every layer the same")
 _CUSTOM_06 = (_AUTOGRAD, "8. Custom autograd Functions")
+_FUSED_04 = (_ACTIVATIONS, "Why fusing is stable")
+_NUMERICAL_05 = (_GRADCHECK, "1. Two ways to estimate a derivative")
 
 #: assignment -> graded function -> (lesson, heading text as written in the lesson, without the #s).
 SECTIONS: dict[str, dict[str, tuple[str, str]]] = {
@@ -68,13 +71,13 @@ SECTIONS: dict[str, dict[str, tuple[str, str]]] = {
         "relu_grad": (_ACTIVATIONS, "5. ReLU and leaky ReLU: a slope of 1, or of (almost) nothing"),
         "leaky_relu_grad": (_ACTIVATIONS, "5. ReLU and leaky ReLU: a slope of 1, or of (almost) nothing"),
         "softmax": (_ACTIVATIONS, "6. Softmax, and the overflow that max-subtraction prevents"),
-        "softmax_cross_entropy": (_ACTIVATIONS, "Why fusing is stable"),
+        "softmax_cross_entropy": _FUSED_04,
         "binary_cross_entropy": (_ACTIVATIONS, "The fused sigmoid + BCE gradient"),
         "softmax_backward": (_ACTIVATIONS, "6. Softmax, and the overflow that max-subtraction prevents"),
         "gelu_grad": (_ACTIVATIONS, "1. Six functions and their slopes"),
     },
     _GRADCHECK: {
-        "numerical_gradient": (_GRADCHECK, "1. Two ways to estimate a derivative"),
+        "numerical_gradient": _NUMERICAL_05,
         "relative_error": (_GRADCHECK, "4. The relative error, and why it is relative"),
         "gradient_check": (_GRADCHECK, "8. A checklist"),
         "tanh_net_grads": (_GRADCHECK, "6. The planted-bug hunt"),
@@ -95,6 +98,19 @@ SECTIONS: dict[str, dict[str, tuple[str, str]]] = {
         "clip_by_global_norm": (_VANISHING, "5. Exploding gradients and clipping"),
         "batchnorm_forward": (_VANISHING, "6. Batch normalisation, briefly"),
         "batchnorm_backward": (_VANISHING, "6. Batch normalisation, briefly"),
+    },
+    _CAPSTONE: {  # the pieces brought from earlier steps point to where they were taught
+        "affine_forward": _BACKWARD_03,
+        "softmax_cross_entropy": _FUSED_04,
+        "numerical_gradient": _NUMERICAL_05,
+        "he_init": _INIT_07,
+        "train_val_split": (_CAPSTONE, "2. A validation set, and mini-batches"),
+        "minibatches": (_CAPSTONE, "2. A validation set, and mini-batches"),
+        "init_network": (_CAPSTONE, "4. Check the gradients, then train"),
+        "network_loss_and_grads": (_CAPSTONE, "4. Check the gradients, then train"),
+        "network_predict": (_CAPSTONE, "6. Batch normalisation has two modes"),
+        "training_step": (_CAPSTONE, "4. Check the gradients, then train"),
+        "train_network": (_CAPSTONE, "4. Check the gradients, then train"),
     },
 }
 
