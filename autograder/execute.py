@@ -39,9 +39,10 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
-from . import cells, sandbox, seeds, tamper
-from .course import GRADING_ENV, MEMORY_LIMIT_BYTES
+from . import cells, checks, judge, sandbox, seeds, tamper
+from .course import GRADING_ENV, IN_KERNEL_TESTS, MEMORY_LIMIT_BYTES
 from .pipelines import take_restore_problems
+from .judge import run_source
 from .problems import Kind, Problem
 
 
@@ -59,6 +60,9 @@ class GradingRun:
         self.assignment, self.student, self.seed_override = assignment, student, seed
         self.problems: list[Problem] = []
         self.guard_name = f"_grader_{secrets.token_hex(8)}"
+        #: Test cells run in the judge (this process), not in the learner's kernel.
+        self.judged = assignment not in IN_KERNEL_TESTS
+        self.learner_names = judge.learner_names(master)
         self.refusals = self._find_tampering(nb) if scan else {}
         for index, message in sorted(self.refusals.items()):
             self.problems.append(Problem.of(Kind.TAMPERING, _cell_name(nb.cells[index], index), message=message))
@@ -87,17 +91,37 @@ class GradingRun:
     # --- the code the grader runs in the learner's namespace ---------------------------
 
     def preamble(self) -> str:
-        """The set-up cell, then the guard, before any learner code runs."""
+        """The set-up cell, then the judge's agent (or the in-kernel guard), before any learner code."""
         if not self.setup:
             return ""
+        if self.judged:
+            return (f"{self.setup}\n"
+                    f"import autograder.judge_agent as {self.guard_name}\n"
+                    f"{self.guard_name}.install(get_ipython())\n")
         return (f"{self.setup}\n"
                 f"import autograder.kernel_guard as {self.guard_name}\n"
                 f"{self.guard_name}.arm({self.setup!r})\n")
 
     def rearm(self, cell) -> str:
-        if not self.setup:
+        if not self.setup or self.judged:
             return ""
         return f"{self.guard_name}.rearm(globals(), {self.seed_for(cell)})"
+
+    def judge_for(self, transport) -> judge.Judge:
+        """The judge of this notebook: the set-up cell's names, the learner's as proxies."""
+        found = judge.Judge(transport, self.learner_names)
+        found.run_trusted(self.setup)
+        return found
+
+    def run_trusted(self, found: judge.Judge | None, cell) -> None:
+        """An instructor's read-only cell also runs in the judge (its definitions serve the tests)."""
+        if found is not None and not cells.is_test_cell(cell) and self.is_trusted(cell) \
+                and cells.grade_id(cell) != "setup":
+            found.run_trusted(cell.source)
+
+    def judge_test(self, found: judge.Judge, cell) -> list[NotebookNode]:
+        checks._start_test(self.seed_for(cell))
+        return found.run_test(cell.source)
 
     # --- after a cell ----------------------------------------------------------------------
 
@@ -368,30 +392,6 @@ class _IPythonStandIn:
     run_cell_magic = run_line_magic
 
 
-def _warning_to_stderr(message, category, filename, lineno, file=None, line=None) -> None:
-    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
-
-
-def _run_source(source: str, namespace: dict) -> list[NotebookNode]:
-    """Run ``source`` in ``namespace`` as a kernel would; its outputs as notebook outputs."""
-    out, err = io.StringIO(), io.StringIO()
-    outputs = []
-    try:
-        code = compile(tamper.python_source(source), "<cell>", "exec")
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
-            warnings.simplefilter("default")  # shown on stderr, as a kernel shows them
-            warnings.showwarning = _warning_to_stderr
-            exec(code, namespace)
-    except KeyboardInterrupt:
-        raise
-    except BaseException as error:  # noqa: BLE001 - a kernel reports every exception, SystemExit included
-        outputs.append(NotebookNode(output_type="error", ename=type(error).__name__, evalue=str(error),
-                                    traceback=traceback.format_exception_only(error)))
-    streams = [NotebookNode(output_type="stream", name=name, text=buffer.getvalue())
-               for name, buffer in (("stdout", out), ("stderr", err)) if buffer.getvalue()]
-    return streams + outputs
-
-
 def run_in_process(nb, resources: dict) -> list[Problem]:
     """Run ``nb`` in this process with the grading policy; fills in its outputs."""
     assignment, student = identity(resources)
@@ -401,6 +401,7 @@ def run_in_process(nb, resources: dict) -> list[Problem]:
     namespace = {"__name__": "__main__", "get_ipython": _IPythonStandIn}
     previous = os.environ.get(GRADING_ENV)
     os.environ[GRADING_ENV] = "1"
+    found = run.judge_for(judge.LocalTransport(namespace)) if run.judged else None
     try:
         armed = False
         for index, cell in enumerate(nb.cells):
@@ -411,13 +412,18 @@ def run_in_process(nb, resources: dict) -> list[Problem]:
                 continue
             if not armed:
                 armed = True
-                _run_source(run.preamble(), namespace)
+                run_source(run.setup if run.judged else run.preamble(), namespace)
+            if cells.is_test_cell(cell) and found is not None:
+                cell.outputs = run.judge_test(found, cell)
+                run.finish_cell(cell, index)
+                continue
             if cells.is_test_cell(cell):
-                failure = [o for o in _run_source(run.rearm(cell), namespace) if o.output_type == "error"]
+                failure = [o for o in run_source(run.rearm(cell), namespace) if o.output_type == "error"]
                 if failure:
                     cell.outputs = failure
                     continue
-            cell.outputs = _run_source(cell.source, namespace)
+            cell.outputs = run_source(cell.source, namespace)
+            run.run_trusted(found, cell)
             run.finish_cell(cell, index)
     finally:
         if previous is None:
