@@ -233,6 +233,8 @@ class HardenedExecute(Execute):
         self._interrupted_at: str | None = None
         self._armed = False
         self._output_chars: dict[int, int] = {}
+        self._judge: judge.Judge | None = None
+        self._transport: KernelTransport | None = None
 
         metadata = resources.setdefault("metadata", {})
         original_path = metadata.get("path")
@@ -245,10 +247,15 @@ class HardenedExecute(Execute):
         exchange = self.config.get("Exchange", {}).get("root", "")
         self._kernel_manager_options = {"scratch": str(scratch), "uid": uid, "env": sandbox.kernel_env(scratch),
                                         "hidden": sandbox.hidden_paths(self.course_root, str(exchange or ""))}
+        previous = os.environ.get(GRADING_ENV)
+        os.environ[GRADING_ENV] = "1"  # the judge runs the read-only cells too: a check cell does nothing
         try:
             metadata["path"] = str(scratch / "work")
             return super().preprocess(nb, resources, km=km)
         finally:
+            _restore_env(previous)
+            if self._transport is not None:
+                self._transport.close()
             metadata["path"] = original_path
             if uid is not None:
                 sandbox.kill_processes_of(uid)
@@ -321,6 +328,8 @@ class HardenedExecute(Execute):
         if not self._armed:
             self._armed = True
             await self._run_silently(self.run.preamble())
+        if cells.is_test_cell(cell) and self.run.judged:
+            return await self._judge_test(cell, cell_index)
         if cells.is_test_cell(cell):
             failure = await self._rearm(cell)
             if failure:
@@ -338,9 +347,35 @@ class HardenedExecute(Execute):
             cell.outputs.append(error_output("DeadKernelError", "the kernel died while running this cell"))
             return cell
         self.run.finish_cell(cell, cell_index)
+        self.run.run_trusted(self._judge, cell)
         return cell
 
     execute_cell = run_sync(async_execute_cell)
+
+    async def _judge_test(self, cell, cell_index: int):
+        """The test cell runs here, in the judge; the learner's objects answer from the kernel."""
+        if self._judge is None:
+            self._transport = KernelTransport(self.km, self.run.guard_name, self.max_output_chars,
+                                              self.interrupt_grace)
+            self._judge = self.run.judge_for(self._transport)
+        self._transport.deadline = time.monotonic() + self._get_timeout(cell)
+        self._transport.stopped = None
+        cell.outputs = self.run.judge_test(self._judge, cell)
+        stopped = self._transport.stopped
+        name = _cell_name(cell, cell_index)
+        if stopped is not None and stopped.kind in ("timeout", "stopped"):
+            self._timed_out = True
+            if not any(p.kind == "timeout" for p in self.run.problems):
+                self.run.problems.append(Problem.of(Kind.TIMEOUT, name, seconds=stopped.seconds))
+        if stopped is not None and stopped.kind == "stopped":
+            self.run.problems.append(Problem.of(Kind.STOPPED, name))
+            self._dead_at = f"{name} (the kernel ignored the interrupt and was stopped)"
+            await ensure_async(self.km.shutdown_kernel(now=True))
+        elif stopped is not None and stopped.kind == "dead":
+            self._dead_at = name
+            self.run.problems.append(Problem.of(Kind.KERNEL_DIED, name))
+        self.run.finish_cell(cell, cell_index)
+        return cell
 
     def _reason_not_to_run(self, cell_index: int) -> tuple[str, str] | None:
         if self._dead_at:
@@ -378,6 +413,113 @@ class HardenedExecute(Execute):
                 text=f"\n[output truncated by the grader: more than {self.max_output_chars} characters]\n",
             ))
         return None
+
+
+# --- the judge's channel to a kernel --------------------------------------------------------
+
+
+class KernelTransport:
+    """Requests of the judge, answered by the agent in the sandboxed kernel.
+
+    Each request is an execute request whose answer comes back as display data of the agent's
+    MIME type; the kernel's own reply ("ok") counts for nothing. A function of the test that
+    learner code calls comes back as an input request on the stdin channel, which the judge
+    answers. Each request keeps to the cell's deadline: at the deadline the kernel is interrupted,
+    and one that does not answer within ``grace`` seconds is reported stopped.
+    """
+
+    def __init__(self, km, agent_name: str, max_output_chars: int, grace: float) -> None:
+        from jupyter_client.blocking import BlockingKernelClient
+
+        self.client = BlockingKernelClient()
+        self.client.load_connection_info(km.get_connection_info())
+        self.client.start_channels(shell=True, iopub=True, stdin=True, hb=False, control=True)
+        self.client.wait_for_ready(timeout=30)
+        self.km, self.agent_name, self.max_output_chars, self.grace = km, agent_name, max_output_chars, grace
+        self.deadline = time.monotonic() + 60
+        self.streams: list[NotebookNode] = []
+        self.stopped: judge.Unanswered | None = None
+        self._chars = 0
+        self._started = time.monotonic()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.client.stop_channels()
+
+    def _alive(self) -> bool:
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        return process is None or process.poll() is None
+
+    def request(self, text: str, on_callback) -> str:
+        if self.stopped is not None:  # the kernel did not answer earlier in this cell: no more requests
+            raise self.stopped
+        import zmq
+
+        self._started = time.monotonic()
+        msg_id = self.client.execute(f"{self.agent_name}.serve({text!r})", silent=False, store_history=False,
+                                     allow_stdin=True, stop_on_error=False)
+        poller = zmq.Poller()
+        iopub, stdin = self.client.iopub_channel, self.client.stdin_channel
+        poller.register(iopub.socket, zmq.POLLIN)
+        poller.register(stdin.socket, zmq.POLLIN)
+        answer, idle = None, False
+        while not idle:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                raise self._stop(msg_id)
+            if not poller.poll(timeout=min(remaining, 1.0) * 1000) and not self._alive():
+                self.stopped = judge.Unanswered("dead", "DeadKernelError", "the kernel died while running this cell")
+                raise self.stopped
+            while stdin.msg_ready():
+                msg = stdin.get_msg(timeout=0)
+                if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "input_request":
+                    self.client.input(on_callback(str(msg["content"].get("prompt", ""))))
+            while iopub.msg_ready():
+                msg = iopub.get_msg(timeout=0)
+                if msg["parent_header"].get("msg_id") != msg_id:
+                    continue
+                kind, content = msg["msg_type"], msg["content"]
+                if kind == "status" and content.get("execution_state") == "idle":
+                    idle = True
+                elif kind == "display_data" and judge.MIME in content.get("data", {}):
+                    answer = content["data"][judge.MIME]
+                elif kind == "stream":
+                    self._keep(content.get("name", "stdout"), str(content.get("text", "")))
+        if not isinstance(answer, str):
+            raise judge.Unanswered("no_answer", "NoAnswer", "the learner's code gave the grader no answer "
+                                   "(did it change how the kernel runs code?)")
+        return answer
+
+    def _keep(self, name: str, text: str) -> None:
+        kept, self._chars = self._chars, self._chars + len(text)
+        if self._chars <= self.max_output_chars:
+            self.streams.append(NotebookNode(output_type="stream", name="stderr" if name == "stderr" else "stdout",
+                                             text=text))
+        elif kept <= self.max_output_chars:
+            self.streams.append(NotebookNode(output_type="stream", name="stdout", text=(
+                f"\n[output truncated by the grader: more than {self.max_output_chars} characters]\n")))
+
+    def _stop(self, msg_id: str) -> judge.Unanswered:
+        """Interrupt a request that ran out of time; a kernel deaf to it is reported stopped."""
+        seconds = max(1, round(time.monotonic() - self._started))
+        self.client.control_channel.send(self.client.session.msg("interrupt_request", content={}))
+        deadline = time.monotonic() + self.grace
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                msg = self.client.iopub_channel.get_msg(timeout=remaining)
+            except Empty:
+                break
+            if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status" \
+                    and msg["content"].get("execution_state") == "idle":
+                self.stopped = judge.Unanswered("timeout", "CellTimeoutError",
+                                                f"not finished after {seconds} s (an infinite loop?): "
+                                                "the grader stopped it")
+                self.stopped.seconds = seconds
+                return self.stopped
+        self.stopped = judge.Unanswered("stopped", "CellTimeoutError", f"not finished after {seconds} s (an "
+                                        "infinite loop that ignores the interrupt?): the grader stopped the kernel")
+        self.stopped.seconds = seconds
+        return self.stopped
 
 
 # --- in this process (trusted answers only) -------------------------------------------------
@@ -426,8 +568,12 @@ def run_in_process(nb, resources: dict) -> list[Problem]:
             run.run_trusted(found, cell)
             run.finish_cell(cell, index)
     finally:
-        if previous is None:
-            os.environ.pop(GRADING_ENV, None)
-        else:
-            os.environ[GRADING_ENV] = previous
+        _restore_env(previous)
     return run.problems
+
+
+def _restore_env(previous: str | None) -> None:
+    if previous is None:
+        os.environ.pop(GRADING_ENV, None)
+    else:
+        os.environ[GRADING_ENV] = previous

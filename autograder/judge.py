@@ -37,7 +37,7 @@ import numpy as np
 from nbformat.notebooknode import NotebookNode
 
 from . import cells, tamper
-from .judge_agent import Agent, CodecError, _array_from, decode, dumps, encode, is_plain_array, loads
+from .judge_agent import MIME, Agent, CodecError, _array_from, decode, dumps, encode, is_plain_array, loads
 
 
 class LearnerError(Exception):
@@ -55,6 +55,7 @@ class Unanswered(Exception):
     def __init__(self, kind: str, ename: str, evalue: str) -> None:
         super().__init__(evalue)
         self.kind, self.ename, self.evalue = kind, ename, evalue
+        self.seconds = 0
 
 
 _learner_error_types: dict[str, type] = {}
