@@ -79,6 +79,8 @@ class GradingRun:
             if cell.cell_type != "code" or self.is_trusted(cell):
                 continue
             findings = tamper.scan(cell.source, protected, modules)
+            if self.judged:  # the tests do not run in the kernel: only where the answer comes from matters
+                findings = [f for f in findings if tamper.COURSE_CODE in f.what]
             if findings:
                 refusals[index] = tamper.refusal_message(findings)
         return refusals
@@ -359,7 +361,7 @@ class HardenedExecute(Execute):
                                               self.interrupt_grace)
             self._judge = self.run.judge_for(self._transport)
         self._transport.deadline = time.monotonic() + self._get_timeout(cell)
-        self._transport.stopped = None
+        self._transport.stopped, self._transport._chars = None, 0
         cell.outputs = self.run.judge_test(self._judge, cell)
         stopped = self._transport.stopped
         name = _cell_name(cell, cell_index)
@@ -440,6 +442,7 @@ class KernelTransport:
         self.streams: list[NotebookNode] = []
         self.stopped: judge.Unanswered | None = None
         self._chars = 0
+        self._busy = False
         self._started = time.monotonic()
 
     def close(self) -> None:
@@ -453,6 +456,15 @@ class KernelTransport:
     def request(self, text: str, on_callback) -> str:
         if self.stopped is not None:  # the kernel did not answer earlier in this cell: no more requests
             raise self.stopped
+        if self._busy:  # the kernel waits for a callback's answer: it cannot take a request now
+            raise judge.Unanswered("no_answer", "JudgeError", "a function of the test used a learner object")
+        self._busy = True
+        try:
+            return self._request(text, on_callback)
+        finally:
+            self._busy = False
+
+    def _request(self, text: str, on_callback) -> str:
         import zmq
 
         self._started = time.monotonic()

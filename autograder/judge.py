@@ -46,8 +46,9 @@ class LearnerError(Exception):
     learner_traceback = ""
 
 
-class Unanswered(Exception):
+class Unanswered(BaseException):
     """The kernel gave no well-formed answer: out of time, dead, stopped, or it answered nonsense.
+    (A ``BaseException``: a test's ``except Exception`` does not swallow it.)
 
     ``kind`` is ``"timeout"``, ``"stopped"``, ``"dead"`` or ``"no_answer"``.
     """
