@@ -330,6 +330,10 @@ class HardenedExecute(Execute):
         if not self._armed:
             self._armed = True
             await self._run_silently(self.run.preamble())
+            if self.run.judged and self.run.setup:
+                self._transport = KernelTransport(self.km, self.run.guard_name, self.max_output_chars,
+                                                  self.interrupt_grace)
+                self._judge = self.run.judge_for(self._transport)
         if cells.is_test_cell(cell) and self.run.judged:
             return await self._judge_test(cell, cell_index)
         if cells.is_test_cell(cell):
@@ -356,10 +360,9 @@ class HardenedExecute(Execute):
 
     async def _judge_test(self, cell, cell_index: int):
         """The test cell runs here, in the judge; the learner's objects answer from the kernel."""
-        if self._judge is None:
-            self._transport = KernelTransport(self.km, self.run.guard_name, self.max_output_chars,
-                                              self.interrupt_grace)
-            self._judge = self.run.judge_for(self._transport)
+        if self._judge is None:  # an assignment without a set-up cell: nothing to judge with
+            cell.outputs = [error_output("NotRun", "not run: the assignment has no set-up cell")]
+            return cell
         self._transport.deadline = time.monotonic() + self._get_timeout(cell)
         self._transport.stopped, self._transport._chars = None, 0
         cell.outputs = self.run.judge_test(self._judge, cell)

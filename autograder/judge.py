@@ -255,6 +255,7 @@ class Judge:
         self._callbacks: list = []
         self._callback_numbers: dict[int, int] = {}
         self._remotes: dict[int, Remote] = {}
+        self._synced: list = []  # the arrays given to the call being answered
         self.learner_names = set(learner_names)
         for name in sorted(self.learner_names):
             self.namespace[name] = _proxy_type("function", True)(self, {"name": name}, {})
@@ -301,6 +302,8 @@ class Judge:
             return self._remotes[number]
         if tag == "callback" and isinstance(body, int) and 0 <= body < len(self._callbacks):
             return self._callbacks[body]
+        if tag in ("sref", "sview") and isinstance(body, int) and 0 <= body < len(self._synced):
+            return self._synced[body] if tag == "sref" else self._synced[body].view()
         raise CodecError(f"unknown value {tag!r}")
 
     @staticmethod
@@ -327,6 +330,7 @@ class Judge:
         try:
             answer = loads(text)
             self._sync(answer.get("sync", []), synced)
+            self._synced = synced
             if "error" in answer and isinstance(answer["error"], dict):
                 error = learner_exception(answer["error"])
             elif "ok" in answer:
@@ -342,6 +346,7 @@ class Judge:
         try:
             request = loads(text)
             self._sync(request.get("sync", []), synced)
+            self._synced = synced
             function = self._callbacks[request["callback"]]
             args, kwargs = self._in(request.get("args", [])), self._in(request.get("kwargs", {"dict": []}))
             return dumps({"ok": self._out(function(*args, **kwargs), None)})
