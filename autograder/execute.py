@@ -363,8 +363,7 @@ class HardenedExecute(Execute):
         if self._judge is None:  # an assignment without a set-up cell: nothing to judge with
             cell.outputs = [error_output("NotRun", "not run: the assignment has no set-up cell")]
             return cell
-        self._transport.deadline = time.monotonic() + self._get_timeout(cell)
-        self._transport.stopped, self._transport._chars = None, 0
+        self._transport.start_cell(self._get_timeout(cell))
         cell.outputs = self.run.judge_test(self._judge, cell)
         stopped = self._transport.stopped
         name = _cell_name(cell, cell_index)
@@ -426,11 +425,13 @@ class HardenedExecute(Execute):
 class KernelTransport:
     """Requests of the judge, answered by the agent in the sandboxed kernel.
 
-    Each request is an execute request whose answer comes back as display data of the agent's
-    MIME type; the kernel's own reply ("ok") counts for nothing. A function of the test that
-    learner code calls comes back as an input request on the stdin channel, which the judge
-    answers. Each request keeps to the cell's deadline: at the deadline the kernel is interrupted,
-    and one that does not answer within ``grace`` seconds is reported stopped.
+    A test cell that reaches learner code opens one execute request in the kernel, the agent's
+    loop (:func:`autograder.judge_agent.serve_loop`); from then on every request and answer, and
+    every callback to a function of the test, is one input request and its reply on the Jupyter
+    stdin channel (a round trip of about a millisecond). The end of the cell closes the loop. The
+    kernel's own replies ("ok") count for nothing: an answer is a well-formed message of the agent.
+    Each cell keeps to its deadline: at the deadline the kernel is interrupted, and one that does not
+    answer within ``grace`` seconds is reported stopped.
     """
 
     def __init__(self, km, agent_name: str, max_output_chars: int, grace: float) -> None:
@@ -445,12 +446,17 @@ class KernelTransport:
         self.streams: list[NotebookNode] = []
         self.stopped: judge.Unanswered | None = None
         self._chars = 0
+        self._loop: str | None = None  # the msg_id of the agent's loop, while it runs
         self._busy = False
         self._started = time.monotonic()
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.client.stop_channels()
+
+    def start_cell(self, seconds: float) -> None:
+        self.deadline, self._started = time.monotonic() + seconds, time.monotonic()
+        self.stopped, self._chars = None, 0
 
     def _alive(self) -> bool:
         process = getattr(getattr(self.km, "provisioner", None), "process", None)
@@ -463,47 +469,61 @@ class KernelTransport:
             raise judge.Unanswered("no_answer", "JudgeError", "a function of the test used a learner object")
         self._busy = True
         try:
-            return self._request(text, on_callback)
+            if self._loop is None:
+                self._loop = self.client.execute(f"{self.agent_name}.serve_loop()", silent=True, store_history=False,
+                                                 allow_stdin=True, stop_on_error=False)
+                self._next_prompt()  # the loop is ready
+            self.client.input(text)
+            while True:
+                prompt = self._next_prompt()
+                if not prompt.startswith('{"callback"'):
+                    return prompt
+                self.client.input(on_callback(prompt))
         finally:
             self._busy = False
 
-    def _request(self, text: str, on_callback) -> str:
+    def finish(self) -> None:
+        """Close the agent's loop at the end of a test cell, and wait until the kernel is idle."""
+        if self._loop is None or self.stopped is not None:
+            self._loop = None
+            return
+        self.client.input(judge.DONE)
+        with contextlib.suppress(judge.Unanswered):
+            self._next_prompt(until_idle=True)
+        self._loop = None
+
+    def _next_prompt(self, until_idle: bool = False) -> str:
+        """The kernel's next input request (its prompt), keeping the learner's output on the way."""
         import zmq
 
-        self._started = time.monotonic()
-        msg_id = self.client.execute(f"{self.agent_name}.serve({text!r})", silent=False, store_history=False,
-                                     allow_stdin=True, stop_on_error=False)
-        poller = zmq.Poller()
         iopub, stdin = self.client.iopub_channel, self.client.stdin_channel
+        poller = zmq.Poller()
         poller.register(iopub.socket, zmq.POLLIN)
         poller.register(stdin.socket, zmq.POLLIN)
-        answer, idle = None, False
-        while not idle:
+        while True:
             remaining = self.deadline - time.monotonic()
             if remaining <= 0:
-                raise self._stop(msg_id)
+                raise self._stop()
             if not poller.poll(timeout=min(remaining, 1.0) * 1000) and not self._alive():
                 self.stopped = judge.Unanswered("dead", "DeadKernelError", "the kernel died while running this cell")
                 raise self.stopped
-            while stdin.msg_ready():
-                msg = stdin.get_msg(timeout=0)
-                if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "input_request":
-                    self.client.input(on_callback(str(msg["content"].get("prompt", ""))))
             while iopub.msg_ready():
                 msg = iopub.get_msg(timeout=0)
-                if msg["parent_header"].get("msg_id") != msg_id:
+                if msg["parent_header"].get("msg_id") != self._loop:
                     continue
-                kind, content = msg["msg_type"], msg["content"]
-                if kind == "status" and content.get("execution_state") == "idle":
-                    idle = True
-                elif kind == "display_data" and judge.MIME in content.get("data", {}):
-                    answer = content["data"][judge.MIME]
-                elif kind == "stream":
-                    self._keep(content.get("name", "stdout"), str(content.get("text", "")))
-        if not isinstance(answer, str):
-            raise judge.Unanswered("no_answer", "NoAnswer", "the learner's code gave the grader no answer "
-                                   "(did it change how the kernel runs code?)")
-        return answer
+                if msg["msg_type"] == "stream":
+                    self._keep(msg["content"].get("name", "stdout"), str(msg["content"].get("text", "")))
+                elif msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
+                    self._loop = None
+                    if until_idle:
+                        return ""
+                    self.stopped = judge.Unanswered("no_answer", "NoAnswer", "the learner's code gave the grader no "
+                                                    "answer (did it change how the kernel runs code?)")
+                    raise self.stopped
+            while stdin.msg_ready():
+                msg = stdin.get_msg(timeout=0)
+                if msg["parent_header"].get("msg_id") == self._loop and msg["msg_type"] == "input_request":
+                    return str(msg["content"].get("prompt", ""))
 
     def _keep(self, name: str, text: str) -> None:
         kept, self._chars = self._chars, self._chars + len(text)
@@ -514,25 +534,25 @@ class KernelTransport:
             self.streams.append(NotebookNode(output_type="stream", name="stdout", text=(
                 f"\n[output truncated by the grader: more than {self.max_output_chars} characters]\n")))
 
-    def _stop(self, msg_id: str) -> judge.Unanswered:
-        """Interrupt a request that ran out of time; a kernel deaf to it is reported stopped."""
+    def _stop(self) -> judge.Unanswered:
+        """Interrupt a cell that ran out of time; a kernel deaf to it is reported stopped."""
         seconds = max(1, round(time.monotonic() - self._started))
         self.client.control_channel.send(self.client.session.msg("interrupt_request", content={}))
         deadline = time.monotonic() + self.grace
-        while (remaining := deadline - time.monotonic()) > 0:
+        while self._loop is not None and (remaining := deadline - time.monotonic()) > 0:
             try:
                 msg = self.client.iopub_channel.get_msg(timeout=remaining)
             except Empty:
                 break
-            if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status" \
+            if msg["parent_header"].get("msg_id") == self._loop and msg["msg_type"] == "status" \
                     and msg["content"].get("execution_state") == "idle":
-                self.stopped = judge.Unanswered("timeout", "CellTimeoutError",
-                                                f"not finished after {seconds} s (an infinite loop?): "
-                                                "the grader stopped it")
-                self.stopped.seconds = seconds
-                return self.stopped
-        self.stopped = judge.Unanswered("stopped", "CellTimeoutError", f"not finished after {seconds} s (an "
-                                        "infinite loop that ignores the interrupt?): the grader stopped the kernel")
+                self._loop = None
+        if self._loop is None:
+            self.stopped = judge.Unanswered("timeout", "CellTimeoutError",
+                                            f"not finished after {seconds} s (an infinite loop?): the grader stopped it")
+        else:
+            self.stopped = judge.Unanswered("stopped", "CellTimeoutError", f"not finished after {seconds} s (an "
+                                            "infinite loop that ignores the interrupt?): the grader stopped the kernel")
         self.stopped.seconds = seconds
         return self.stopped
 

@@ -37,7 +37,7 @@ import numpy as np
 from nbformat.notebooknode import NotebookNode
 
 from . import cells, tamper
-from .judge_agent import MIME, Agent, CodecError, _array_from, decode, dumps, encode, is_plain_array, loads
+from .judge_agent import DONE, Agent, CodecError, _array_from, decode, dumps, encode, is_plain_array, loads
 
 
 class LearnerError(Exception):
@@ -101,10 +101,15 @@ class Remote:
     def __getattr__(self, name: str):
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)  # numpy and copy probe dunders: never forward them
+        if name in self._info.get("methods", ()):  # called in one request, or passed on as it is
+            return CallableRemote(self._judge, {"method": {"of": self._target, "name": name}}, {})
         return self._apply("getattr", self, name)
 
     def __setattr__(self, name: str, value) -> None:
-        raise AttributeError("the grader does not set attributes of learner objects")
+        self._judge.set_later(self, name, value)
+
+    def __setitem__(self, key, value) -> None:
+        self._apply("setitem", self, key, value)
 
     def __repr__(self) -> str:
         return self._apply("repr", self)
@@ -234,6 +239,9 @@ class LocalTransport:
     def _ask(self, text: str) -> str:
         return self._callback(text)
 
+    def finish(self) -> None:
+        """The end of a test cell (nothing to close here)."""
+
     def request(self, text: str, on_callback) -> str:
         if self._callback is not None:
             raise Unanswered("no_answer", "JudgeError", "a function of the test called learner code back")
@@ -251,11 +259,12 @@ class Judge:
 
     def __init__(self, transport, learner_names: set[str]) -> None:
         self.transport = transport
-        self.namespace: dict = {"__name__": "__main__"}
+        self.namespace: dict = {"__name__": "__main__", "__judge__": self}
         self._callbacks: list = []
         self._callback_numbers: dict[int, int] = {}
         self._remotes: dict[int, Remote] = {}
         self._synced: list = []  # the arrays given to the call being answered
+        self._pending: list = []  # attributes set on learner objects, sent with the next request
         self.learner_names = set(learner_names)
         for name in sorted(self.learner_names):
             self.namespace[name] = _proxy_type("function", True)(self, {"name": name}, {})
@@ -321,11 +330,20 @@ class Judge:
 
     # --- one operation ----------------------------------------------------------------------
 
+    def set_later(self, target: Remote, name: str, value) -> None:
+        """``target.name = value``, sent with the next request (it answers nothing)."""
+        self._pending.append(self._out((target, name, value), None))
+
+    def flush(self) -> None:
+        if self._pending:
+            self.apply({"operation": "bool"}, [None])
+
     def apply(self, function: dict, args: list, kwargs: dict | None = None):
         """Apply ``function`` (a learner callable, or an operation) to copies of the arguments."""
         synced: list = []
         request = {"fn": function, "args": self._out(list(args), synced),
-                   "kwargs": self._out(dict(kwargs or {}), synced)}
+                   "kwargs": self._out(dict(kwargs or {}), synced), "before": self._pending}
+        self._pending = []
         text = self.transport.request(dumps(request), lambda asked: self._call_back(asked, synced))
         try:
             answer = loads(text)
@@ -364,11 +382,18 @@ class Judge:
     def run_test(self, source: str) -> list[NotebookNode]:
         """Run a test cell's code here; its outputs, as the cell's outputs."""
         self.transport.streams = []
-        judged = run_source(source, self.namespace, on_error=_learner_error_output)
+        try:
+            judged = run_source(source + "\n" + _FLUSH, self.namespace, on_error=_learner_error_output)
+        finally:
+            self.transport.finish()
         learner = [NotebookNode(output_type="stream", name=name, text="".join(s.text for s in group))
                    for name, group in itertools.groupby(self.transport.streams, key=lambda s: s.name)]
         self.transport.streams = []
         return learner + judged
+
+
+#: Ends every test cell: attributes set last reach the learner's objects, or their error shows.
+_FLUSH = "__judge__.flush()"
 
 
 def _learner_error_output(error: BaseException) -> NotebookNode | None:

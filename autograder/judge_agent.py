@@ -21,13 +21,14 @@ import io
 import json
 import math
 import operator
-import sys
 import traceback
+import types
 
 import numpy as np
 
-#: The MIME type of the agent's answer in the kernel's output.
-MIME = "application/x-backprop-lab-judge+json"
+#: The agent's first prompt, and the judge's word that ends a test cell's requests.
+READY = '{"ready":true}'
+DONE = "done"
 #: How deep a value may nest, and how large one message may be.
 MAX_DEPTH = 32
 MAX_MESSAGE_CHARS = 64 * 1024 * 1024
@@ -151,7 +152,7 @@ def loads(text: object) -> dict:
 
 #: What a request may apply, besides the learner's own callables. Fixed names, no lookup by string.
 OPERATIONS = {
-    "getattr": getattr, "getitem": operator.getitem, "len": len, "list": list, "bool": bool,
+    "getattr": getattr, "setattr": setattr, "getitem": operator.getitem, "setitem": operator.setitem, "len": len, "list": list, "bool": bool,
     "float": float, "int": int, "index": operator.index, "str": str, "repr": repr,
     "asarray": np.asarray, "isinstance": isinstance, "callable": callable,
     "add": operator.add, "sub": operator.sub, "mul": operator.mul, "truediv": operator.truediv,
@@ -210,6 +211,7 @@ class Agent:
         self._numbers: dict[int, int] = {}  # id(object) -> handle number
         self._callbacks: dict[int, _Callback] = {}
         self._synced: list[tuple[np.ndarray, int, bytes]] = []
+        self._method_names: dict[type, list[str]] = {}
 
     # encoding the learner's values
     def _handle(self, value: object) -> dict:
@@ -223,11 +225,21 @@ class Agent:
         try:
             is_callable = callable(value)
             name = type(value).__name__
-            is_class = isinstance(value, type)
+            methods = self._methods(type(value))
         except Exception:  # noqa: BLE001
-            is_callable, name, is_class = False, "object", False
+            is_callable, name, methods = False, "object", []
         return {"handle": {"number": number, "type": str(name)[:100], "callable": bool(is_callable),
-                           "class": bool(is_class)}}
+                           "methods": methods}}
+
+    def _methods(self, kind: type) -> list[str]:
+        """The plain methods of a learner's class: the judge calls them in one request, not two."""
+        if kind not in self._method_names:
+            self._method_names[kind] = sorted({
+                name for klass in kind.__mro__ if klass is not object
+                for name, attribute in vars(klass).items()
+                if isinstance(attribute, types.FunctionType) and not name.startswith("__")
+            })[:200]
+        return self._method_names[kind]
 
     def _out(self, value: object) -> object:
         return encode(value, self._other, arrays=False)
@@ -267,6 +279,8 @@ class Agent:
             generator = np.random.Generator(np.random.PCG64())
             generator.bit_generator.state = decode(body, self._tagged)
             return generator
+        if tag == "method" and isinstance(body, dict) and isinstance(body.get("name"), str):
+            return getattr(self._in(body.get("of")), body["name"])
         if tag == "operation" and body in OPERATIONS:
             return OPERATIONS[body]
         raise CodecError(f"unknown value {tag!r}")
@@ -294,6 +308,8 @@ class Agent:
         self._synced = []
         try:
             request = loads(text)
+            for target, name, value in self._in(request.get("before", [])):  # attributes the judge set
+                setattr(target, name, value)
             function = self._in(request["fn"])
             args = self._in(request.get("args", []))
             kwargs = self._in(request.get("kwargs", {"dict": []}))
@@ -319,13 +335,13 @@ _agent: list[Agent] = []
 
 def install(shell) -> None:
     """Called once by the grader's preamble, before any learner code runs."""
-    _agent[:] = [Agent(shell.user_ns, lambda prompt: input(prompt))]
+    _agent[:] = [Agent(shell.user_ns, lambda prompt: input(prompt))]  # the kernel's input: stdin
 
 
-def serve(text: str) -> None:
-    """Answer one request; the answer goes out as display data of :data:`MIME`."""
-    from IPython.display import publish_display_data
-
-    sys.stdout.flush()
-    answer = _agent[0].serve(text)
-    publish_display_data({MIME: answer})
+def serve_loop() -> None:
+    """Answer the judge's requests until it says :data:`DONE`: each answer is the prompt of the
+    input request that asks for the next request (one execute request per test cell)."""
+    agent = _agent[0]
+    answer = READY
+    while (request := input(answer)) != DONE:
+        answer = agent.serve(request)
