@@ -101,7 +101,10 @@ class Remote:
     def __getattr__(self, name: str):
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)  # numpy and copy probe dunders: never forward them
-        if name in self._info.get("methods", ()):  # called in one request, or passed on as it is
+        judge, info = self._judge, self._info
+        if name in info.get("attributes", ()) and info.get("generation") == judge.generation and not judge._pending:
+            return info["attributes"][name]  # sent with the object, and nothing happened since
+        if name in info.get("methods", ()):  # called in one request, or passed on as it is
             return CallableRemote(self._judge, {"method": {"of": self._target, "name": name}}, {})
         return self._apply("getattr", self, name)
 
@@ -265,6 +268,7 @@ class Judge:
         self._remotes: dict[int, Remote] = {}
         self._synced: list = []  # the arrays given to the call being answered
         self._pending: list = []  # attributes set on learner objects, sent with the next request
+        self.generation = 0  # counts the requests: what came with an answer holds until the next one
         self.learner_names = set(learner_names)
         for name in sorted(self.learner_names):
             self.namespace[name] = _proxy_type("function", True)(self, {"name": name}, {})
@@ -305,10 +309,15 @@ class Judge:
         tag, body = next(iter(data.items()))
         if tag == "handle" and isinstance(body, dict) and isinstance(body.get("number"), int):
             number = body["number"]
+            info = {**body, "generation": self.generation}
+            if not isinstance(info.get("attributes"), dict) or not isinstance(info.get("methods"), list):
+                raise CodecError("malformed handle")
             if number not in self._remotes:
                 kind = _proxy_type(str(body.get("type", "object"))[:100], bool(body.get("callable")))
-                self._remotes[number] = kind(self, {"handle": number}, dict(body))
-            return self._remotes[number]
+                self._remotes[number] = kind(self, {"handle": number}, info)
+            remote = self._remotes[number]
+            object.__setattr__(remote, "_info", info)
+            return remote
         if tag == "callback" and isinstance(body, int) and 0 <= body < len(self._callbacks):
             return self._callbacks[body]
         if tag in ("sref", "sview") and isinstance(body, int) and 0 <= body < len(self._synced):
@@ -344,6 +353,7 @@ class Judge:
         request = {"fn": function, "args": self._out(list(args), synced),
                    "kwargs": self._out(dict(kwargs or {}), synced), "before": self._pending}
         self._pending = []
+        self.generation += 1
         text = self.transport.request(dumps(request), lambda asked: self._call_back(asked, synced))
         try:
             answer = loads(text)
@@ -370,6 +380,8 @@ class Judge:
             return dumps({"ok": self._out(function(*args, **kwargs), None)})
         except Exception as error:  # noqa: BLE001 - learner code gets the failure as data
             return dumps({"error": f"{type(error).__name__}: {error}"[:2000]})
+        finally:
+            self.generation += 1  # learner code runs on: what came with the callback may change
 
     # --- cells ------------------------------------------------------------------------------
 

@@ -229,7 +229,19 @@ class Agent:
         except Exception:  # noqa: BLE001
             is_callable, name, methods = False, "object", []
         return {"handle": {"number": number, "type": str(name)[:100], "callable": bool(is_callable),
-                           "methods": methods}}
+                           "methods": methods, "attributes": self._attributes(value)}}
+
+    @staticmethod
+    def _attributes(value: object) -> dict:
+        """The object's own plain-number and text attributes, sent by value (small values ride along)."""
+        try:
+            own = vars(value) if not isinstance(value, type) else {}
+        except TypeError:
+            return {}
+        kind = type(value)
+        return {name: item for name, item in list(own.items())[:20]
+                if type(name) is str and type(item) in (int, float, bool, str) and len(str(item)) < 100
+                and not hasattr(getattr(kind, name, None), "__set__")}
 
     def _methods(self, kind: type) -> list[str]:
         """The plain methods of a learner's class: the judge calls them in one request, not two."""
