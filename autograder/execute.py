@@ -23,14 +23,10 @@ answers (its corpus of right and wrong answers) that way; anything untrusted goe
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import re
 import secrets
-import sys
 import time
-import traceback
-import warnings
 from queue import Empty
 
 from jupyter_core.utils import ensure_async, run_sync
@@ -41,8 +37,9 @@ from traitlets import Bool, Integer, Unicode
 
 from . import cells, checks, judge, sandbox, seeds, tamper
 from .course import GRADING_ENV, IN_KERNEL_TESTS, MEMORY_LIMIT_BYTES
-from .pipelines import take_restore_problems
 from .judge import run_source
+from .judge_agent import DONE
+from .pipelines import take_restore_problems
 from .problems import Kind, Problem
 
 
@@ -487,7 +484,7 @@ class KernelTransport:
         if self._loop is None or self.stopped is not None:
             self._loop = None
             return
-        self.client.input(judge.DONE)
+        self.client.input(DONE)
         with contextlib.suppress(judge.Unanswered):
             self._next_prompt(until_idle=True)
         self._loop = None
@@ -549,7 +546,8 @@ class KernelTransport:
                 self._loop = None
         if self._loop is None:
             self.stopped = judge.Unanswered("timeout", "CellTimeoutError",
-                                            f"not finished after {seconds} s (an infinite loop?): the grader stopped it")
+                                            f"not finished after {seconds} s (an infinite loop?): the grader "
+                                            "stopped it")
         else:
             self.stopped = judge.Unanswered("stopped", "CellTimeoutError", f"not finished after {seconds} s (an "
                                             "infinite loop that ignores the interrupt?): the grader stopped the kernel")

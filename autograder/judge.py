@@ -37,7 +37,7 @@ import numpy as np
 from nbformat.notebooknode import NotebookNode
 
 from . import cells, tamper
-from .judge_agent import DONE, Agent, CodecError, _array_from, decode, dumps, encode, is_plain_array, loads
+from .judge_agent import Agent, CodecError, _array_from, decode, dumps, encode, is_plain_array, loads
 
 
 class LearnerError(Exception):
@@ -387,9 +387,8 @@ class Judge:
 
     def run_trusted(self, source: str) -> None:
         """An instructor's read-only cell: its definitions, for the tests (outputs are the kernel's)."""
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            with contextlib.suppress(Exception):
-                exec(compile(tamper.python_source(source), "<read-only cell>", "exec"), self.namespace)
+        with captured(), contextlib.suppress(Exception):
+            exec(compile(tamper.python_source(source), "<read-only cell>", "exec"), self.namespace)
 
     def run_test(self, source: str) -> list[NotebookNode]:
         """Run a test cell's code here; its outputs, as the cell's outputs."""

@@ -5,6 +5,8 @@ learner's functions and classes live only here. The judge sends one request per 
 a function, read an attribute, apply an operator); this module performs it on the learner's
 objects and answers with **data** (:func:`encode`): numbers, strings, numeric numpy arrays and
 containers of them. Any other object stays here and crosses as an opaque handle (a number).
+In a kernel, a test cell's requests ride on one execute request, :func:`serve_loop`: each answer
+is the prompt of the input request (Jupyter's stdin channel) whose reply is the next request.
 
 Nothing here is trusted by the judge: code in this process can replace anything in it, and
 whatever it makes this module answer is simply the learner's answer. What matters is what this
@@ -92,7 +94,8 @@ def encode(value: object, other, depth: int = 0, arrays: bool = True) -> object:
     if kind is list:
         return [encode(item, other, depth + 1, arrays) for item in value]
     if kind is dict:
-        return {"dict": [[encode(k, other, depth + 1, arrays), encode(v, other, depth + 1, arrays)] for k, v in value.items()]}
+        return {"dict": [[encode(k, other, depth + 1, arrays), encode(v, other, depth + 1, arrays)]
+                         for k, v in value.items()]}
     return other(value)
 
 
@@ -152,7 +155,8 @@ def loads(text: object) -> dict:
 
 #: What a request may apply, besides the learner's own callables. Fixed names, no lookup by string.
 OPERATIONS = {
-    "getattr": getattr, "setattr": setattr, "getitem": operator.getitem, "setitem": operator.setitem, "len": len, "list": list, "bool": bool,
+    "getattr": getattr, "setattr": setattr, "getitem": operator.getitem, "setitem": operator.setitem,
+    "len": len, "list": list, "bool": bool,
     "float": float, "int": int, "index": operator.index, "str": str, "repr": repr,
     "asarray": np.asarray, "isinstance": isinstance, "callable": callable,
     "add": operator.add, "sub": operator.sub, "mul": operator.mul, "truediv": operator.truediv,
