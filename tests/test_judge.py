@@ -187,3 +187,45 @@ def test_learner_code_cannot_print_a_hidden_test(tmp_path):
     seen = "\n".join(base64.b64decode(leak).decode() for leak in leaks)
     hidden = pipelines.hidden_lines(nbformat.read(course.source_notebook(ASSIGNMENT), as_version=4))
     assert hidden and not [line for line in hidden if line in seen]
+
+
+# --- the codec: only data crosses ----------------------------------------------------------
+
+
+def test_the_codec_never_unpickles_and_refuses_objects():
+    import io
+
+    import numpy as np
+
+    from autograder.judge_agent import CodecError, decode, encode
+
+    def refuse(value):
+        raise TypeError(type(value).__name__)
+
+    value = {"a": (1, 2.5, float("nan"), 1j, None, "s"), "b": [np.arange(6).reshape(2, 3), np.float32(1.5)]}
+    back = decode(encode(value, refuse), refuse)
+    assert back["a"][:2] == (1, 2.5) and np.isnan(back["a"][2]) and back["a"][3:] == (1j, None, "s")
+    assert (back["b"][0] == value["b"][0]).all() and back["b"][1].dtype == np.float32
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([object()], dtype=object), allow_pickle=True)
+    pickled = {"array": base64.b64encode(buffer.getvalue()).decode()}
+    with pytest.raises(CodecError):
+        decode(pickled, refuse)
+    with pytest.raises(TypeError):
+        encode(object(), refuse)
+    with pytest.raises(CodecError):
+        decode(encode([[[1]]], refuse), refuse, depth=31)  # nested too deeply
+
+
+def test_a_learner_object_is_a_proxy_named_like_it():
+    from autograder.judge import Judge, LocalTransport
+
+    namespace = {}
+    exec("class Point:\n    def __init__(self, x):\n        self.x = x\n    def norm(self):\n"
+         "        return abs(self.x)\n", namespace)
+    judge = Judge(LocalTransport(namespace), {"Point"})
+    point = judge.namespace["Point"](-2.0)
+    assert type(point).__name__ == "Point" and not callable(point)
+    assert point.x == -2.0 and point.norm() == 2.0 and isinstance(point, judge.namespace["Point"])
+    point.x = 3.0
+    assert point.norm() == 3.0
