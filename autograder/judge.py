@@ -114,32 +114,8 @@ class Remote:
     def __setitem__(self, key, value) -> None:
         self._apply("setitem", self, key, value)
 
-    def __repr__(self) -> str:
-        return self._apply("repr", self)
-
-    def __str__(self) -> str:
-        return self._apply("str", self)
-
-    def __len__(self) -> int:
-        return self._apply("len", self)
-
     def __iter__(self):
         return iter(self._apply("list", self))
-
-    def __getitem__(self, key):
-        return self._apply("getitem", self, key)
-
-    def __bool__(self) -> bool:
-        return self._apply("bool", self)
-
-    def __float__(self) -> float:
-        return self._apply("float", self)
-
-    def __int__(self) -> int:
-        return self._apply("int", self)
-
-    def __index__(self) -> int:
-        return self._apply("index", self)
 
     def __array__(self, dtype=None, copy=None):
         array = np.asarray(self._apply("asarray", self))
@@ -166,9 +142,9 @@ for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul"
     _forward, _reflected = _binary(_name)
     setattr(Remote, f"__{_name}__", _forward)
     setattr(Remote, f"__r{_name}__", _reflected)
-for _name in ("lt", "le", "gt", "ge", "eq", "ne"):
+for _name in ("lt", "le", "gt", "ge", "eq", "ne", "getitem"):
     setattr(Remote, f"__{_name}__", _binary(_name)[0])
-for _name in ("neg", "pos", "abs"):
+for _name in ("neg", "pos", "abs", "repr", "str", "len", "bool", "float", "int", "index"):
     setattr(Remote, f"__{_name}__", lambda self, _name=_name: self._apply(_name, self))
 
 class CallableRemote(Remote):
