@@ -3,10 +3,13 @@
 One policy, :class:`GradingRun`, decides everything that does not depend on *where* the cells
 run, so the two executors cannot drift apart:
 
-* the locked set-up cell runs first, before any learner code, then the in-kernel guard
-  (:mod:`autograder.kernel_guard`); before every test cell the guard puts back what the tests
-  rely on and gives the cell its seed (:mod:`autograder.seeds`);
-* learner cells that tamper with the grader (:mod:`autograder.tamper`) are not run;
+* the locked set-up cell runs first, before any learner code;
+* test cells run in the judge (:mod:`autograder.judge`), in this process, never in the learner's
+  kernel; each gets its seed (:mod:`autograder.seeds`). The learner's objects are reached
+  through proxies: :class:`KernelTransport` in a kernel, :class:`autograder.judge.LocalTransport`
+  here. (The steps in ``course.IN_KERNEL_TESTS`` still run their tests in the kernel, behind the
+  in-kernel guard :mod:`autograder.kernel_guard` and the static scan :mod:`autograder.tamper`);
+* learner cells that take their answer from the course's own code are not run;
 * what a test cell writes to stderr (a warning from a correct answer) moves to stdout, so it no
   longer costs the cell its points; errors still do;
 * a failing test that draws random values says which seed it used, so it can be replayed;
