@@ -29,7 +29,6 @@ import contextlib
 import os
 import re
 import secrets
-import threading
 import time
 from queue import Empty
 
@@ -252,12 +251,6 @@ class HardenedExecute(Execute):
                                         "hidden": sandbox.hidden_paths(self.course_root, str(exchange or ""))}
         previous = os.environ.get(GRADING_ENV)
         os.environ[GRADING_ENV] = "1"  # the judge runs the read-only cells too: a check cell does nothing
-        self._judge_ready = None
-        if self.run.judged and self.run.setup:  # the judge's set-up (import torch...) while the kernel starts
-            made: list[judge.Judge] = []
-            self._judge_ready = (threading.Thread(target=lambda: made.append(self.run.judge_for(None)), daemon=True),
-                                 made)
-            self._judge_ready[0].start()
         try:
             metadata["path"] = str(scratch / "work")
             return super().preprocess(nb, resources, km=km)
@@ -337,13 +330,10 @@ class HardenedExecute(Execute):
         if not self._armed:
             self._armed = True
             await self._run_silently(self.run.preamble())
-            if self._judge_ready is not None:
+            if self.run.judged and self.run.setup:
                 self._transport = KernelTransport(self.km, self.run.guard_name, self.max_output_chars,
                                                   self.interrupt_grace)
-                thread, made = self._judge_ready
-                thread.join()
-                self._judge = made[0]
-                self._judge.transport = self._transport
+                self._judge = self.run.judge_for(self._transport)
         if cells.is_test_cell(cell) and self.run.judged:
             return await self._judge_test(cell, cell_index)
         if cells.is_test_cell(cell):
