@@ -12,9 +12,14 @@
 - :mod:`autograder.authoring`     generate exercises and solutions; an instructor's course folder
 - :mod:`autograder.selfcheck`     the learner's "check my work" cell
 - :mod:`autograder.service`       a class's grading service: hidden-test feedback from the hub (hub/grading_service.py)
-- kernel side: :mod:`autograder.checks` (what test cells call; failures name the mistake),
-  :mod:`autograder.kernel_guard` (puts back what the tests rely on), with
-  :mod:`autograder.tamper` and :mod:`autograder.sandbox` keeping a submission from gaming the grade
+- :mod:`autograder.judge`         test cells run in the grader's process; learner objects are
+  proxies and only data crosses (:mod:`autograder.judge_agent` answers in the kernel)
+- :mod:`autograder.checks`        what test cells call; failures name the mistake, with
+  :mod:`autograder.diagnosis` (the general diagnosis), :mod:`autograder.explain` (an error of
+  learner code as a sentence) and :mod:`autograder.lessons` (the lesson section of each function)
+- :mod:`autograder.misconceptions` the class's named mistakes: counts, the HTML report
+- :mod:`autograder.sandbox`       the kernel's jail and limits; :mod:`autograder.kernel_guard` and
+  :mod:`autograder.tamper` guard the steps whose tests still run in the kernel (06)
 - ``python -m autograder``        the command line (``--help`` lists the commands)
 """
 

@@ -3,10 +3,13 @@
 One policy, :class:`GradingRun`, decides everything that does not depend on *where* the cells
 run, so the two executors cannot drift apart:
 
-* the locked set-up cell runs first, before any learner code, then the in-kernel guard
-  (:mod:`autograder.kernel_guard`); before every test cell the guard puts back what the tests
-  rely on and gives the cell its seed (:mod:`autograder.seeds`);
-* learner cells that tamper with the grader (:mod:`autograder.tamper`) are not run;
+* the locked set-up cell runs first, before any learner code;
+* test cells run in the judge (:mod:`autograder.judge`), in this process, never in the learner's
+  kernel; each gets its seed (:mod:`autograder.seeds`). The learner's objects are reached
+  through proxies: :class:`KernelTransport` in a kernel, :class:`autograder.judge.LocalTransport`
+  here. (The steps in ``course.IN_KERNEL_TESTS`` still run their tests in the kernel, behind the
+  in-kernel guard :mod:`autograder.kernel_guard` and the static scan :mod:`autograder.tamper`);
+* learner cells that take their answer from the course's own code are not run;
 * what a test cell writes to stderr (a warning from a correct answer) moves to stdout, so it no
   longer costs the cell its points; errors still do;
 * a failing test that draws random values says which seed it used, so it can be replayed;
@@ -23,15 +26,10 @@ answers (its corpus of right and wrong answers) that way; anything untrusted goe
 from __future__ import annotations
 
 import contextlib
-import io
-import linecache
 import os
 import re
 import secrets
-import sys
 import time
-import traceback
-import warnings
 from queue import Empty
 
 from jupyter_core.utils import ensure_async, run_sync
@@ -40,9 +38,11 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
-from . import cells, sandbox, seeds, tamper
-from .course import GRADING_ENV, MEMORY_LIMIT_BYTES
+from . import cells, checks, judge, sandbox, seeds, tamper
+from .course import GRADING_ENV, IN_KERNEL_TESTS, MEMORY_LIMIT_BYTES
 from .explain import explain_uncaught, should_explain
+from .judge import run_source
+from .judge_agent import DONE
 from .pipelines import take_restore_problems
 from .problems import Kind, Problem
 
@@ -61,6 +61,9 @@ class GradingRun:
         self.assignment, self.student, self.seed_override = assignment, student, seed
         self.problems: list[Problem] = []
         self.guard_name = f"_grader_{secrets.token_hex(8)}"
+        #: Test cells run in the judge (this process), not in the learner's kernel.
+        self.judged = assignment not in IN_KERNEL_TESTS
+        self.learner_names = judge.learner_names(master)
         self.refusals = self._find_tampering(nb) if scan else {}
         for index, message in sorted(self.refusals.items()):
             self.problems.append(Problem.of(Kind.TAMPERING, _cell_name(nb.cells[index], index), message=message))
@@ -77,6 +80,8 @@ class GradingRun:
             if cell.cell_type != "code" or self.is_trusted(cell):
                 continue
             findings = tamper.scan(cell.source, protected, modules)
+            if self.judged:  # the tests do not run in the kernel: only where the answer comes from matters
+                findings = [f for f in findings if tamper.COURSE_CODE in f.what]
             if findings:
                 refusals[index] = tamper.refusal_message(findings)
         return refusals
@@ -89,17 +94,37 @@ class GradingRun:
     # --- the code the grader runs in the learner's namespace ---------------------------
 
     def preamble(self) -> str:
-        """The set-up cell, then the guard, before any learner code runs."""
+        """The set-up cell, then the judge's agent (or the in-kernel guard), before any learner code."""
         if not self.setup:
             return ""
+        if self.judged:
+            return (f"{self.setup}\n"
+                    f"import autograder.judge_agent as {self.guard_name}\n"
+                    f"{self.guard_name}.install(get_ipython())\n")
         return (f"{self.setup}\n"
                 f"import autograder.kernel_guard as {self.guard_name}\n"
                 f"{self.guard_name}.arm({self.setup!r})\n")
 
     def rearm(self, cell) -> str:
-        if not self.setup:
+        if not self.setup or self.judged:
             return ""
         return f"{self.guard_name}.rearm(globals(), {self.seed_for(cell)})"
+
+    def judge_for(self, transport) -> judge.Judge:
+        """The judge of this notebook: the set-up cell's names, the learner's as proxies."""
+        found = judge.Judge(transport, self.learner_names)
+        found.run_trusted(self.setup)
+        return found
+
+    def run_trusted(self, found: judge.Judge | None, cell) -> None:
+        """An instructor's read-only cell also runs in the judge (its definitions serve the tests)."""
+        if found is not None and not cells.is_test_cell(cell) and self.is_trusted(cell) \
+                and cells.grade_id(cell) != "setup":
+            found.run_trusted(cell.source)
+
+    def judge_test(self, found: judge.Judge, cell) -> list[NotebookNode]:
+        checks._start_test(self.seed_for(cell))
+        return found.run_test(cell.source)
 
     # --- after a cell ----------------------------------------------------------------------
 
@@ -211,6 +236,8 @@ class HardenedExecute(Execute):
         self._interrupted_at: str | None = None
         self._armed = False
         self._output_chars: dict[int, int] = {}
+        self._judge: judge.Judge | None = None
+        self._transport: KernelTransport | None = None
 
         metadata = resources.setdefault("metadata", {})
         original_path = metadata.get("path")
@@ -223,10 +250,15 @@ class HardenedExecute(Execute):
         exchange = self.config.get("Exchange", {}).get("root", "")
         self._kernel_manager_options = {"scratch": str(scratch), "uid": uid, "env": sandbox.kernel_env(scratch),
                                         "hidden": sandbox.hidden_paths(self.course_root, str(exchange or ""))}
+        previous = os.environ.get(GRADING_ENV)
+        os.environ[GRADING_ENV] = "1"  # the judge runs the read-only cells too: a check cell does nothing
         try:
             metadata["path"] = str(scratch / "work")
             return super().preprocess(nb, resources, km=km)
         finally:
+            _restore_env(previous)
+            if self._transport is not None:
+                self._transport.close()
             metadata["path"] = original_path
             if uid is not None:
                 sandbox.kill_processes_of(uid)
@@ -299,6 +331,12 @@ class HardenedExecute(Execute):
         if not self._armed:
             self._armed = True
             await self._run_silently(self.run.preamble())
+            if self.run.judged and self.run.setup:
+                self._transport = KernelTransport(self.km, self.run.guard_name, self.max_output_chars,
+                                                  self.interrupt_grace)
+                self._judge = self.run.judge_for(self._transport)
+        if cells.is_test_cell(cell) and self.run.judged:
+            return await self._judge_test(cell, cell_index)
         if cells.is_test_cell(cell):
             failure = await self._rearm(cell)
             if failure:
@@ -316,9 +354,33 @@ class HardenedExecute(Execute):
             cell.outputs.append(error_output("DeadKernelError", "the kernel died while running this cell"))
             return cell
         self.run.finish_cell(cell, cell_index)
+        self.run.run_trusted(self._judge, cell)
         return cell
 
     execute_cell = run_sync(async_execute_cell)
+
+    async def _judge_test(self, cell, cell_index: int):
+        """The test cell runs here, in the judge; the learner's objects answer from the kernel."""
+        if self._judge is None:  # an assignment without a set-up cell: nothing to judge with
+            cell.outputs = [error_output("NotRun", "not run: the assignment has no set-up cell")]
+            return cell
+        self._transport.start_cell(self._get_timeout(cell))
+        cell.outputs = self.run.judge_test(self._judge, cell)
+        stopped = self._transport.stopped
+        name = _cell_name(cell, cell_index)
+        if stopped is not None and stopped.kind in ("timeout", "stopped"):
+            self._timed_out = True
+            if not any(p.kind == "timeout" for p in self.run.problems):
+                self.run.problems.append(Problem.of(Kind.TIMEOUT, name, seconds=stopped.seconds))
+        if stopped is not None and stopped.kind == "stopped":
+            self.run.problems.append(Problem.of(Kind.STOPPED, name))
+            self._dead_at = f"{name} (the kernel ignored the interrupt and was stopped)"
+            await ensure_async(self.km.shutdown_kernel(now=True))
+        elif stopped is not None and stopped.kind == "dead":
+            self._dead_at = name
+            self.run.problems.append(Problem.of(Kind.KERNEL_DIED, name))
+        self.run.finish_cell(cell, cell_index)
+        return cell
 
     def _reason_not_to_run(self, cell_index: int) -> tuple[str, str] | None:
         if self._dead_at:
@@ -358,6 +420,145 @@ class HardenedExecute(Execute):
         return None
 
 
+# --- the judge's channel to a kernel --------------------------------------------------------
+
+
+class KernelTransport:
+    """Requests of the judge, answered by the agent in the sandboxed kernel.
+
+    A test cell that reaches learner code opens one execute request in the kernel, the agent's
+    loop (:func:`autograder.judge_agent.serve_loop`); from then on every request and answer, and
+    every callback to a function of the test, is one input request and its reply on the Jupyter
+    stdin channel (a round trip of about a millisecond). The end of the cell closes the loop. The
+    kernel's own replies ("ok") count for nothing: an answer is a well-formed message of the agent.
+    Each cell keeps to its deadline: at the deadline the kernel is interrupted, and one that does not
+    answer within ``grace`` seconds is reported stopped.
+    """
+
+    def __init__(self, km, agent_name: str, max_output_chars: int, grace: float) -> None:
+        from jupyter_client.blocking import BlockingKernelClient
+
+        self.client = BlockingKernelClient()
+        self.client.load_connection_info(km.get_connection_info())
+        self.client.start_channels(shell=True, iopub=True, stdin=True, hb=False, control=True)
+        self.client.wait_for_ready(timeout=30)
+        self.km, self.agent_name, self.max_output_chars, self.grace = km, agent_name, max_output_chars, grace
+        self.deadline = time.monotonic() + 60
+        self.streams: list[NotebookNode] = []
+        self.stopped: judge.Unanswered | None = None
+        self._chars = 0
+        self._loop: str | None = None  # the msg_id of the agent's loop, while it runs
+        self._busy = False
+        self._started = time.monotonic()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.client.stop_channels()
+
+    def start_cell(self, seconds: float) -> None:
+        self.deadline, self._started = time.monotonic() + seconds, time.monotonic()
+        self.stopped, self._chars = None, 0
+
+    def _alive(self) -> bool:
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        return process is None or process.poll() is None
+
+    def request(self, text: str, on_callback) -> str:
+        if self.stopped is not None:  # the kernel did not answer earlier in this cell: no more requests
+            raise self.stopped
+        if self._busy:  # the kernel waits for a callback's answer: it cannot take a request now
+            raise judge.Unanswered("no_answer", "JudgeError", "a function of the test used a learner object")
+        self._busy = True
+        try:
+            if self._loop is None:
+                self._loop = self.client.execute(f"{self.agent_name}.serve_loop()", silent=True, store_history=False,
+                                                 allow_stdin=True, stop_on_error=False)
+                self._next_prompt()  # the loop is ready
+            self.client.input(text)
+            while True:
+                prompt = self._next_prompt()
+                if not prompt.startswith('{"callback"'):
+                    return prompt
+                self.client.input(on_callback(prompt))
+        finally:
+            self._busy = False
+
+    def finish(self) -> None:
+        """Close the agent's loop at the end of a test cell, and wait until the kernel is idle."""
+        if self._loop is None or self.stopped is not None:
+            self._loop = None
+            return
+        self.client.input(DONE)
+        with contextlib.suppress(judge.Unanswered):
+            self._next_prompt(until_idle=True)
+        self._loop = None
+
+    def _next_prompt(self, until_idle: bool = False) -> str:
+        """The kernel's next input request (its prompt), keeping the learner's output on the way."""
+        import zmq
+
+        iopub, stdin = self.client.iopub_channel, self.client.stdin_channel
+        poller = zmq.Poller()
+        poller.register(iopub.socket, zmq.POLLIN)
+        poller.register(stdin.socket, zmq.POLLIN)
+        while True:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                raise self._stop()
+            if not poller.poll(timeout=min(remaining, 1.0) * 1000) and not self._alive():
+                self.stopped = judge.Unanswered("dead", "DeadKernelError", "the kernel died while running this cell")
+                raise self.stopped
+            while iopub.msg_ready():
+                msg = iopub.get_msg(timeout=0)
+                if msg["parent_header"].get("msg_id") != self._loop:
+                    continue
+                if msg["msg_type"] == "stream":
+                    self._keep(msg["content"].get("name", "stdout"), str(msg["content"].get("text", "")))
+                elif msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
+                    self._loop = None
+                    if until_idle:
+                        return ""
+                    self.stopped = judge.Unanswered("no_answer", "NoAnswer", "the learner's code gave the grader no "
+                                                    "answer (did it change how the kernel runs code?)")
+                    raise self.stopped
+            while stdin.msg_ready():
+                msg = stdin.get_msg(timeout=0)
+                if msg["parent_header"].get("msg_id") == self._loop and msg["msg_type"] == "input_request":
+                    return str(msg["content"].get("prompt", ""))
+
+    def _keep(self, name: str, text: str) -> None:
+        kept, self._chars = self._chars, self._chars + len(text)
+        if self._chars <= self.max_output_chars:
+            self.streams.append(NotebookNode(output_type="stream", name="stderr" if name == "stderr" else "stdout",
+                                             text=text))
+        elif kept <= self.max_output_chars:
+            self.streams.append(NotebookNode(output_type="stream", name="stdout", text=(
+                f"\n[output truncated by the grader: more than {self.max_output_chars} characters]\n")))
+
+    def _stop(self) -> judge.Unanswered:
+        """Interrupt a cell that ran out of time; a kernel deaf to it is reported stopped."""
+        seconds = max(1, round(time.monotonic() - self._started))
+        self.client.control_channel.send(self.client.session.msg("interrupt_request", content={}))
+        deadline = time.monotonic() + self.grace
+        while self._loop is not None and (remaining := deadline - time.monotonic()) > 0:
+            try:
+                msg = self.client.iopub_channel.get_msg(timeout=remaining)
+            except Empty:
+                break
+            if msg["parent_header"].get("msg_id") == self._loop and msg["msg_type"] == "status" \
+                    and msg["content"].get("execution_state") == "idle":
+                self._loop = None
+        if self._loop is None:
+            self.stopped = judge.Unanswered("timeout", "CellTimeoutError",
+                                            f"not finished after {seconds} s (an infinite loop?): the grader "
+                                            "stopped it")
+        else:
+            self.stopped = judge.Unanswered("stopped", "CellTimeoutError", f"not finished after {seconds} s (an "
+                                            "infinite loop that ignores the interrupt?): the grader stopped the kernel")
+        self.stopped.seconds = seconds
+        return self.stopped
+
+
 # --- in this process (trusted answers only) -------------------------------------------------
 
 
@@ -370,39 +571,6 @@ class _IPythonStandIn:
     run_cell_magic = run_line_magic
 
 
-def _warning_to_stderr(message, category, filename, lineno, file=None, line=None) -> None:
-    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
-
-
-def _run_source(source: str, namespace: dict, name: str = "<cell>", explain: bool = False) -> list[NotebookNode]:
-    """Run ``source`` in ``namespace`` as a kernel would; its outputs as notebook outputs.
-
-    ``name`` is the cell's file name (a kernel gives each cell its own, and keeps its lines);
-    ``explain``: an exception escaping learner code is told as a sentence, as a test cell in a
-    kernel tells it (:mod:`autograder.kernel_guard`)."""
-    out, err = io.StringIO(), io.StringIO()
-    outputs = []
-    try:
-        python = tamper.python_source(source)
-        linecache.cache[name] = (len(python), None, python.splitlines(True), name)
-        code = compile(python, name, "exec")
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
-            warnings.simplefilter("default")  # shown on stderr, as a kernel shows them
-            warnings.showwarning = _warning_to_stderr
-            exec(code, namespace)
-    except KeyboardInterrupt:
-        raise
-    except BaseException as error:  # noqa: BLE001 - a kernel reports every exception, SystemExit included
-        explained = explain and should_explain(error)
-        evalue = explain_uncaught(error) if explained else str(error)
-        outputs.append(NotebookNode(output_type="error", ename=type(error).__name__, evalue=evalue,
-                                    traceback=[f"{type(error).__name__}: {evalue}"] if explained else
-                                    traceback.format_exception_only(error)))
-    streams = [NotebookNode(output_type="stream", name=name, text=buffer.getvalue())
-               for name, buffer in (("stdout", out), ("stderr", err)) if buffer.getvalue()]
-    return streams + outputs
-
-
 def run_in_process(nb, resources: dict) -> list[Problem]:
     """Run ``nb`` in this process with the grading policy; fills in its outputs."""
     assignment, student = identity(resources)
@@ -412,6 +580,7 @@ def run_in_process(nb, resources: dict) -> list[Problem]:
     namespace = {"__name__": "__main__", "get_ipython": _IPythonStandIn}
     previous = os.environ.get(GRADING_ENV)
     os.environ[GRADING_ENV] = "1"
+    found = run.judge_for(judge.LocalTransport(namespace)) if run.judged else None
     try:
         armed = False
         for index, cell in enumerate(nb.cells):
@@ -422,17 +591,39 @@ def run_in_process(nb, resources: dict) -> list[Problem]:
                 continue
             if not armed:
                 armed = True
-                _run_source(run.preamble(), namespace)
+                run_source(run.setup if run.judged else run.preamble(), namespace)
+            if cells.is_test_cell(cell) and found is not None:
+                cell.outputs = run.judge_test(found, cell)
+                run.finish_cell(cell, index)
+                continue
             if cells.is_test_cell(cell):
-                failure = [o for o in _run_source(run.rearm(cell), namespace) if o.output_type == "error"]
+                failure = [o for o in run_source(run.rearm(cell), namespace) if o.output_type == "error"]
                 if failure:
                     cell.outputs = failure
                     continue
-            cell.outputs = _run_source(cell.source, namespace, f"<cell {index}>", explain=cells.is_test_cell(cell))
+            # Its own file name, its lines kept (as a kernel keeps a cell's): an error in learner code
+            # is told with the failing line; an in-kernel test cell explains it (kernel_guard).
+            cell.outputs = run_source(cell.source, namespace, name=f"<cell {index}>",
+                                      on_error=_explained if cells.is_test_cell(cell) else None)
+            run.run_trusted(found, cell)
             run.finish_cell(cell, index)
     finally:
-        if previous is None:
-            os.environ.pop(GRADING_ENV, None)
-        else:
-            os.environ[GRADING_ENV] = previous
+        _restore_env(previous)
     return run.problems
+
+
+def _explained(error: BaseException) -> NotebookNode | None:
+    """A test cell run in place of a kernel (steps in IN_KERNEL_TESTS): an exception escaping
+    learner code is told as a sentence, as kernel_guard's handler tells it in a kernel."""
+    if not should_explain(error):
+        return None
+    evalue = explain_uncaught(error)
+    return NotebookNode(output_type="error", ename=type(error).__name__, evalue=evalue,
+                        traceback=[f"{type(error).__name__}: {evalue}"])
+
+
+def _restore_env(previous: str | None) -> None:
+    if previous is None:
+        os.environ.pop(GRADING_ENV, None)
+    else:
+        os.environ[GRADING_ENV] = previous

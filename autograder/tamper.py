@@ -1,6 +1,9 @@
 """Static scan of the code a learner wrote: find code that tampers with the grader.
 
-A submission runs in the same kernel as the tests, so code in it could replace the functions
+For the steps whose tests run in the judge (:mod:`autograder.judge`), only the refusal of the
+course's own code applies (an answer imported from it is not the learner's). For the steps whose
+tests still run in the kernel (``course.IN_KERNEL_TESTS``), a submission runs in the same
+kernel as the tests, so code in it could replace the functions
 the tests rely on (``np.allclose = lambda *a, **k: True``), rebind the check helpers
 (``check_close = lambda *a, **k: None``), swap modules in ``sys.modules`` or reach the
 grader's objects through frames and dunder attributes. Before a notebook is graded, every

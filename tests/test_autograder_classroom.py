@@ -180,7 +180,7 @@ def test_the_batch_never_stops_and_the_summary_says_why(graded_classes):
     expected = {"os_exit": {Kind.KERNEL_DIED}, "infinite_loop": {Kind.TIMEOUT}, "correct": set(),
                 "duplicated_answer": {Kind.DUPLICATE_ANSWER}, "fake_points": {Kind.UNKNOWN_CELL},
                 "lost_metadata": {Kind.RECOVERED_ANSWER}, "readded_tests": set(),
-                "tamper_numpy": {Kind.TAMPERING}}
+                "tamper_numpy": set()}  # the tests run in the judge: such a cell runs, and gains nothing
     for student, problem_kinds in expected.items():
         assert kinds[(ASSIGNMENT, student)] == problem_kinds, student
     text = summary.text()

@@ -1,0 +1,374 @@
+"""The learner's side of the judge: runs in the grading kernel, answers the judge's requests.
+
+The judge (:mod:`autograder.judge`, in the grader's own process) runs the test cells; the
+learner's functions and classes live only here. The judge sends one request per operation (call
+a function, read an attribute, apply an operator); this module performs it on the learner's
+objects and answers with **data** (:func:`encode`): numbers, strings, numeric numpy arrays and
+containers of them. Any other object stays here and crosses as an opaque handle (a number).
+In a kernel, a test cell's requests ride on one execute request, :func:`serve_loop`: each answer
+is the prompt of the input request (Jupyter's stdin channel) whose reply is the next request.
+
+Nothing here is trusted by the judge: code in this process can replace anything in it, and
+whatever it makes this module answer is simply the learner's answer. What matters is what this
+process never holds: the test's code, its expected values and its comparisons.
+
+The same module serves the in-process judge of the suite's trusted answers (the "local
+transport"), so both paths exchange the very same data.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import operator
+import traceback
+import types
+
+import numpy as np
+
+#: The agent's first prompt, and the judge's word that ends a test cell's requests.
+READY = '{"ready":true}'
+DONE = "done"
+#: How deep a value may nest, and how large one message may be.
+MAX_DEPTH = 32
+MAX_MESSAGE_CHARS = 64 * 1024 * 1024
+
+_NUMERIC_KINDS = "biufc"
+
+
+class CodecError(ValueError):
+    """A message that is not well-formed data."""
+
+
+# --- the codec: plain data both ways ------------------------------------------------------
+
+
+def _array_bytes(array: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    np.save(buffer, np.array(array, order="C", copy=True), allow_pickle=False)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _array_from(text: object) -> np.ndarray:
+    if not isinstance(text, str):
+        raise CodecError("an array must be base64 text")
+    try:
+        array = np.load(io.BytesIO(base64.b64decode(text, validate=True)), allow_pickle=False)
+    except Exception as error:  # noqa: BLE001 - any malformed array is refused the same way
+        raise CodecError(f"not a numpy array ({type(error).__name__})") from None
+    if not isinstance(array, np.ndarray) or array.dtype.kind not in _NUMERIC_KINDS:
+        raise CodecError("only numeric and boolean arrays cross")
+    return array
+
+
+def _float(value: float) -> object:
+    return value if math.isfinite(value) else {"float": repr(value)}
+
+
+def is_plain_array(value: object) -> bool:
+    return type(value) is np.ndarray and value.dtype.kind in _NUMERIC_KINDS
+
+
+def encode(value: object, other, depth: int = 0, arrays: bool = True) -> object:
+    """``value`` as JSON-ready data; ``other(value)`` encodes what is not data (or raises), and
+    the arrays too when ``arrays`` is false."""
+    if depth > MAX_DEPTH:
+        raise CodecError("the value nests too deeply")
+    kind = type(value)
+    if value is None or kind is bool or kind is str:
+        return value
+    if kind is int:
+        return value if abs(value) < 2**63 else {"int": str(value)}
+    if kind is float:
+        return _float(value)
+    if kind is complex:
+        return {"complex": [_float(value.real), _float(value.imag)]}
+    if is_plain_array(value) and arrays:
+        return {"array": _array_bytes(value)}
+    if isinstance(value, np.generic) and type(value).__module__ == "numpy" and value.dtype.kind in _NUMERIC_KINDS:
+        return {"scalar": _array_bytes(np.asarray(value))}
+    if kind is tuple:
+        return {"tuple": [encode(item, other, depth + 1, arrays) for item in value]}
+    if kind is list:
+        return [encode(item, other, depth + 1, arrays) for item in value]
+    if kind is dict:
+        return {"dict": [[encode(k, other, depth + 1, arrays), encode(v, other, depth + 1, arrays)]
+                         for k, v in value.items()]}
+    return other(value)
+
+
+def decode(data: object, other, depth: int = 0) -> object:
+    """The value ``data`` stands for; ``other(data)`` decodes the tagged forms that are not data."""
+    if depth > MAX_DEPTH:
+        raise CodecError("the value nests too deeply")
+    if data is None or type(data) in (bool, int, float, str):
+        return data
+    if type(data) is list:
+        return [decode(item, other, depth + 1) for item in data]
+    if type(data) is not dict or len(data) < 1:
+        raise CodecError("not a value")
+    tag = next(iter(data))
+    body = data[tag]
+    if tag == "float" and body in ("nan", "inf", "-inf"):
+        return float(body)
+    if tag == "int" and isinstance(body, str) and body.lstrip("-").isdigit():
+        return int(body)
+    if tag == "complex" and type(body) is list and len(body) == 2:
+        return complex(*(decode(part, other, depth + 1) for part in body))
+    if tag == "array":
+        return _array_from(body)
+    if tag == "scalar":
+        scalar = _array_from(body)
+        if scalar.shape != ():
+            raise CodecError("a scalar has no shape")
+        return scalar[()]
+    if tag == "tuple" and type(body) is list:
+        return tuple(decode(item, other, depth + 1) for item in body)
+    if tag == "dict" and type(body) is list:
+        pairs = [(decode(k, other, depth + 1), decode(v, other, depth + 1)) for k, v in body]
+        return dict(pairs)
+    return other(data)
+
+
+def dumps(message: dict) -> str:
+    text = json.dumps(message, allow_nan=False, separators=(",", ":"))
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise CodecError("the message is too large")
+    return text
+
+
+def loads(text: object) -> dict:
+    if not isinstance(text, str) or len(text) > MAX_MESSAGE_CHARS:
+        raise CodecError("not a message")
+    try:
+        message = json.loads(text, parse_constant=lambda name: (_ for _ in ()).throw(CodecError(name)))
+    except ValueError as error:
+        raise CodecError(f"not JSON ({error})") from None
+    if type(message) is not dict:
+        raise CodecError("a message is an object")
+    return message
+
+
+# --- the agent: the learner's objects, operated on request ---------------------------------
+
+#: What a request may apply, besides the learner's own callables. Fixed names, no lookup by string.
+OPERATIONS = {
+    "getattr": getattr, "setattr": setattr, "getitem": operator.getitem, "setitem": operator.setitem,
+    "len": len, "list": list, "bool": bool,
+    "float": float, "int": int, "index": operator.index, "str": str, "repr": repr,
+    "asarray": np.asarray, "isinstance": isinstance, "callable": callable,
+    "add": operator.add, "sub": operator.sub, "mul": operator.mul, "truediv": operator.truediv,
+    "floordiv": operator.floordiv, "mod": operator.mod, "pow": operator.pow, "matmul": operator.matmul,
+    "neg": operator.neg, "pos": operator.pos, "abs": abs, "lt": operator.lt, "le": operator.le,
+    "gt": operator.gt, "ge": operator.ge, "eq": operator.eq, "ne": operator.ne,
+}
+
+
+class CallbackError(RuntimeError):
+    """A function of the test, called back by learner code, failed."""
+
+
+def _learner_traceback(error: BaseException) -> str:
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename != __file__]
+    lines = traceback.format_list(frames) + traceback.format_exception_only(type(error), error)
+    return "".join(lines)[-4000:]
+
+
+def describe_error(error: BaseException) -> dict:
+    kind = type(error)
+    builtin = kind.__module__ == "builtins" and issubclass(kind, Exception)
+    try:
+        message = str(error)
+    except Exception:  # noqa: BLE001 - a learner's exception whose __str__ fails
+        message = ""
+    return {"type": kind.__name__, "message": message[:4000], "builtin": builtin,
+            "traceback": _learner_traceback(error), "explained": _explained(error)[:4000]}
+
+
+def _explained(error: BaseException) -> str:
+    """The sentence that tells an error of learner code, made here where its frames and their
+    arrays are (the judge has only this data)."""
+    try:
+        from .explain import explain_uncaught, should_explain
+
+        return explain_uncaught(error) if should_explain(error) else ""
+    except Exception:  # noqa: BLE001 - the plain message then; explaining must never fail a test
+        return ""
+
+
+class _Callback:
+    """A function of the test's, as learner code sees it: calling it asks the judge."""
+
+    __slots__ = ("_agent", "_number")
+
+    def __init__(self, agent: Agent, number: int) -> None:
+        self._agent, self._number = agent, number
+
+    def __call__(self, *args, **kwargs):
+        return self._agent.call_back(self._number, args, kwargs)
+
+    def __repr__(self) -> str:
+        return "<a function of the test>"
+
+
+class Agent:
+    """Holds the learner's objects and answers requests, given the learner's namespace.
+
+    ``ask(text) -> text`` sends a callback request to the judge and returns its answer (in a
+    kernel: the stdin channel, which the judge answers).
+    """
+
+    def __init__(self, namespace: dict, ask) -> None:
+        self.namespace, self.ask = namespace, ask
+        self.handles: dict[int, object] = {}
+        self._numbers: dict[int, int] = {}  # id(object) -> handle number
+        self._callbacks: dict[int, _Callback] = {}
+        self._synced: list[tuple[np.ndarray, int, bytes]] = []
+        self._method_names: dict[type, list[str]] = {}
+
+    # encoding the learner's values
+    def _handle(self, value: object) -> dict:
+        if isinstance(value, _Callback):
+            return {"callback": value._number}
+        number = self._numbers.get(id(value))
+        if number is None or self.handles.get(number) is not value:
+            number = len(self.handles) + 1
+            self.handles[number] = value
+            self._numbers[id(value)] = number
+        try:
+            is_callable = callable(value)
+            name = type(value).__name__
+            methods = self._methods(type(value))
+        except Exception:  # noqa: BLE001
+            is_callable, name, methods = False, "object", []
+        return {"handle": {"number": number, "type": str(name)[:100], "callable": bool(is_callable),
+                           "methods": methods, "attributes": self._attributes(value)}}
+
+    @staticmethod
+    def _attributes(value: object) -> dict:
+        """The object's own plain-number and text attributes, sent by value (small values ride along)."""
+        try:
+            own = vars(value) if not isinstance(value, type) else {}
+        except TypeError:
+            return {}
+        kind = type(value)
+        return {name: item for name, item in list(own.items())[:20]
+                if type(name) is str and type(item) in (int, float, bool, str) and len(str(item)) < 100
+                and not hasattr(getattr(kind, name, None), "__set__")}
+
+    def _methods(self, kind: type) -> list[str]:
+        """The plain methods of a learner's class: the judge calls them in one request, not two."""
+        if kind not in self._method_names:
+            self._method_names[kind] = sorted({
+                name for klass in kind.__mro__ if klass is not object
+                for name, attribute in vars(klass).items()
+                if isinstance(attribute, types.FunctionType) and not name.startswith("__")
+            })[:200]
+        return self._method_names[kind]
+
+    def _out(self, value: object) -> object:
+        return encode(value, self._other, arrays=False)
+
+    def _other(self, value: object) -> object:
+        """An array the judge sent comes back as itself (or its whole view): results may alias."""
+        if not is_plain_array(value):
+            return self._handle(value)
+        for array, ref, _ in self._synced:
+            if value is array:
+                return {"sref": ref}
+        for array, ref, _ in self._synced:
+            if (value.shape, value.strides, value.dtype) == (array.shape, array.strides, array.dtype) \
+                    and value.__array_interface__["data"][0] == array.__array_interface__["data"][0]:
+                return {"sview": ref}
+        return {"array": _array_bytes(value)}
+
+    # decoding the judge's values
+    def _in(self, data: object) -> object:
+        return decode(data, self._tagged)
+
+    def _tagged(self, data: dict) -> object:
+        tag, body = next(iter(data.items()))
+        if tag == "handle" and isinstance(body, int) and body in self.handles:
+            return self.handles[body]
+        if tag == "name" and isinstance(body, str):
+            if body not in self.namespace:
+                raise NameError(f"name '{body}' is not defined")
+            return self.namespace[body]
+        if tag == "callback" and isinstance(body, int):
+            return self._callbacks.setdefault(body, _Callback(self, body))
+        if tag == "sarray" and type(body) is list and len(body) == 2:  # an array whose changes go back
+            array = _array_from(body[1])
+            self._synced.append((array, int(body[0]), array.tobytes()))
+            return array
+        if tag == "rng" and isinstance(body, dict):
+            generator = np.random.Generator(np.random.PCG64())
+            generator.bit_generator.state = decode(body, self._tagged)
+            return generator
+        if tag == "method" and isinstance(body, dict) and isinstance(body.get("name"), str):
+            return getattr(self._in(body.get("of")), body["name"])
+        if tag == "operation" and body in OPERATIONS:
+            return OPERATIONS[body]
+        raise CodecError(f"unknown value {tag!r}")
+
+    def _changes(self) -> list:
+        """The arrays the judge sent that learner code changed since they were last reported."""
+        changed = []
+        for index, (array, ref, before) in enumerate(self._synced):
+            now = array.tobytes()
+            if now != before:
+                changed.append([ref, _array_bytes(array)])
+                self._synced[index] = (array, ref, now)
+        return changed
+
+    def call_back(self, number: int, args: tuple, kwargs: dict):
+        request = {"callback": number, "args": self._out(list(args)), "kwargs": self._out(kwargs),
+                   "sync": self._changes()}
+        answer = loads(self.ask(dumps(request)))
+        if "error" in answer:
+            raise CallbackError(str(answer["error"])[:2000])
+        return self._in(answer.get("ok"))
+
+    def serve(self, text: str) -> str:
+        """Perform one request: ``{"fn": f, "args": [...], "kwargs": {...}}``; the answer as text."""
+        self._synced = []
+        try:
+            request = loads(text)
+            for target, name, value in self._in(request.get("before", [])):  # attributes the judge set
+                setattr(target, name, value)
+            function = self._in(request["fn"])
+            args = self._in(request.get("args", []))
+            kwargs = self._in(request.get("kwargs", {"dict": []}))
+            if not isinstance(args, list) or not isinstance(kwargs, dict):
+                raise CodecError("malformed request")
+            result = function(*args, **kwargs)
+            answer = {"ok": self._out(result)}
+        except KeyboardInterrupt:
+            raise  # the grader interrupted a call that ran out of time: no answer
+        except BaseException as error:  # noqa: BLE001 - every failure of learner code is data
+            answer = {"error": describe_error(error)}
+        try:
+            answer["sync"] = self._changes()
+            return dumps(answer)
+        except BaseException as error:  # noqa: BLE001 - an answer that cannot be sent is an error
+            return dumps({"error": describe_error(error), "sync": []})
+
+
+# --- in a kernel ---------------------------------------------------------------------------
+
+_agent: list[Agent] = []
+
+
+def install(shell) -> None:
+    """Called once by the grader's preamble, before any learner code runs."""
+    _agent[:] = [Agent(shell.user_ns, lambda prompt: input(prompt))]  # the kernel's input: stdin
+
+
+def serve_loop() -> None:
+    """Answer the judge's requests until it says :data:`DONE`: each answer is the prompt of the
+    input request that asks for the next request (one execute request per test cell)."""
+    agent = _agent[0]
+    answer = READY
+    while (request := input(answer)) != DONE:
+        answer = agent.serve(request)
