@@ -182,6 +182,15 @@ def _create_students(db_url: str, students: set[str]) -> None:
             gradebook.update_or_create_student(student)
 
 
+def _worker_context():
+    """Workers forked from a server that only imported the grader: a process that has run torch (the
+    judge computes a hidden test's expected values with it) cannot be forked safely, as torch's
+    OpenMP threads do not survive a fork and the child hangs in its first parallel operation."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
+
+
 def grade_class(
     root: Path,
     assignments: Iterable[str] = (),
@@ -205,7 +214,7 @@ def grade_class(
         return summary
     _create_students(db_url, {student for _, student in jobs})
     started = time.perf_counter()
-    context = multiprocessing.get_context("fork")
+    context = _worker_context()
     bar = _progress_bar(len(jobs), progress)
     with ProcessPoolExecutor(workers, context, _start_worker, (str(root), db_url, overrides or {})) as pool:
         futures = [pool.submit(_grade_one, assignment, student, str(root)) for assignment, student in jobs]

@@ -2,7 +2,7 @@
 
 ``nbgrader ...`` and ``python -m autograder ...`` spend about 3 s of CPU importing nbgrader
 (Jupyter Server, nbconvert, SQLAlchemy) before they do anything; the suite runs dozens of them.
-:func:`run` imports a tool once, in this process, and runs each command in a forked copy of it:
+:func:`run` imports the tools once, in a server process, and runs each command in a forked copy of it:
 the same entry point, argument parsing, configuration files (found from ``cwd``) and
 environment as the installed script, in a fresh process that exits when the command ends. Only
 the interpreter start and the imports are shared.
@@ -38,11 +38,11 @@ def _autograder(argv: list[str]) -> int | None:
 TOOLS: dict[str, Callable[[list[str]], int | None]] = {"nbgrader": _nbgrader, "autograder": _autograder}
 
 
-def _preload(tool: str) -> None:
-    if tool == "nbgrader":
-        import nbgrader.apps.nbgraderapp  # noqa: F401
-    else:
-        import autograder.cli  # noqa: F401
+#: Each command is forked from a server that only imported the tools (multiprocessing's
+#: forkserver), not from this process: a test process that has run torch cannot be forked safely
+#: (torch's OpenMP threads do not survive a fork, and the child hangs in its first parallel operation).
+_CONTEXT = multiprocessing.get_context("forkserver")
+_CONTEXT.set_forkserver_preload([__name__, "nbgrader.apps.nbgraderapp", "autograder.cli"])
 
 
 def _child(tool: str, argv: list[str], cwd: str, env: dict[str, str], out: str, err: str) -> None:
@@ -70,12 +70,11 @@ def run(tool: str, args: Sequence[str], *, cwd: Path | str, env: Mapping[str, st
         timeout: float = 600) -> subprocess.CompletedProcess:
     """``tool args...`` (``"nbgrader"`` or ``"autograder"``) in ``cwd``, with ``env`` added to this
     process's environment; its exit code, standard output and standard error."""
-    _preload(tool)
     with tempfile.TemporaryDirectory(prefix="bpl-command-") as scratch:
         out, err = Path(scratch, "stdout"), Path(scratch, "stderr")
         out.touch()
         err.touch()
-        process = multiprocessing.get_context("fork").Process(
+        process = _CONTEXT.Process(
             target=_child, args=(tool, list(args), str(cwd), {**os.environ, **(env or {})}, str(out), str(err)),
         )
         process.start()
