@@ -51,8 +51,8 @@ WRONG_ANSWERS = [
     WrongAnswer("tanh_grad", "import numpy as np\ndef tanh_grad(z):\n    t = np.tanh(z)\n    return t * (1 - t)",
                 "t * (1 - t) is the sigmoid pattern"),
     WrongAnswer(  # no listed mistake: tanh(z)**2 - 1
-        "tanh_grad", "import numpy as np\ndef tanh_grad(z):\n    return np.tanh(z) ** 2 - 1", "it has the opposite sign",
-        diagnosed=True,
+        "tanh_grad", "import numpy as np\ndef tanh_grad(z):\n    return np.tanh(z) ** 2 - 1",
+        "it has the opposite sign", diagnosed=True,
     ),
     # relu_grad
     WrongAnswer(

@@ -266,6 +266,80 @@ gradient[index] = (upper - f(x)) / (2 * h)
         _sparse_check(RANDOM_INDEX, CENTRAL, "abs(a - n) / (abs(a) + abs(n))"),
         "0/0: the relative error is 0.0 when both are zero",
     ),
+
+    # Slips no listed mistake covers: the general diagnosis names them (diagnosed=True).
+    WrongAnswer(  # (f(x-h) - f(x+h)) / 2h: the subtraction the wrong way round
+        "numerical_gradient",
+        "import numpy as np\n"
+        "def numerical_gradient(f, x, h=1e-5):\n"
+        "    gradient = np.zeros_like(x, dtype=float)\n"
+        "    for index in np.ndindex(x.shape):\n"
+        "        saved = x[index]\n"
+        "        x[index] = saved + h\n"
+        "        f_plus = f(x)\n"
+        "        x[index] = saved - h\n"
+        "        f_minus = f(x)\n"
+        "        x[index] = saved\n"
+        "        gradient[index] = (f_minus - f_plus) / (2 * h)\n"
+        "    return gradient",
+        "it has the opposite sign",
+        diagnosed=True,
+    ),
+    WrongAnswer(  # the mean of the two norms as the scale: the relative difference of another textbook
+        "relative_error",
+        "import numpy as np\n"
+        "def relative_error(a, b):\n"
+        "    scale = (np.linalg.norm(a) + np.linalg.norm(b)) / 2\n"
+        "    if scale == 0:\n"
+        "        return 0.0\n"
+        "    return float(np.linalg.norm(a - b) / scale)",
+        "twice the expected value",
+        diagnosed=True,
+    ),
+    WrongAnswer(  # its own relative error inline, with the mean of the norms as the scale
+        "gradient_check",
+        "import numpy as np\n"
+        "def gradient_check(f, grad_f, x, tol=1e-7):\n"
+        "    numeric = numerical_gradient(f, x)\n"
+        "    analytic = grad_f(x)\n"
+        "    scale = (np.linalg.norm(analytic) + np.linalg.norm(numeric)) / 2\n"
+        "    rel_error = 0.0 if scale == 0 else float(np.linalg.norm(analytic - numeric) / scale)\n"
+        "    return rel_error < tol, rel_error",
+        "twice the expected value",
+        diagnosed=True,
+    ),
+    WrongAnswer(  # dL/dy_pred without the 2 from the square: every gradient is half
+        "tanh_net_grads",
+        "import numpy as np\n"
+        "def tanh_net_grads(params, X, y):\n"
+        "    W1, b1, W2, b2 = (params[name] for name in ('W1', 'b1', 'W2', 'b2'))\n"
+        "    h = np.tanh(X @ W1 + b1)\n"
+        "    dy_pred = (h @ W2 + b2 - y) / y.size\n"
+        "    dz1 = dy_pred @ W2.T * (1 - h**2)\n"
+        "    return {'W1': X.T @ dz1, 'b1': dz1.sum(axis=0), 'W2': h.T @ dy_pred, 'b2': dy_pred.sum(axis=0)}",
+        "the factor 2 (from the derivative of a square) is missing",
+        diagnosed=True,
+    ),
+    WrongAnswer(  # the mean of |a| and |n| as the scale of each entry's relative error
+        "sparse_gradient_check",
+        "def sparse_gradient_check(f, analytic, x, num_checks, rng, h=1e-5):\n"
+        "    indices, rel_errors = [], []\n"
+        "    for _ in range(num_checks):\n"
+        "        index = tuple(int(rng.integers(size)) for size in x.shape)\n"
+        "        saved = x[index]\n"
+        "        x[index] = saved + h\n"
+        "        f_plus = f(x)\n"
+        "        x[index] = saved - h\n"
+        "        f_minus = f(x)\n"
+        "        x[index] = saved\n"
+        "        numeric = (f_plus - f_minus) / (2 * h)\n"
+        "        scale = (abs(analytic[index]) + abs(numeric)) / 2\n"
+        "        rel_errors.append(0.0 if scale == 0 else abs(analytic[index] - numeric) / scale)\n"
+        "        indices.append(index)\n"
+        "    return indices, rel_errors",
+        "twice the expected value",
+        diagnosed=True,
+    ),
 ]
 
 
