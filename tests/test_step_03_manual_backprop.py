@@ -42,6 +42,20 @@ MLP_BY_HAND = (
     "    return loss, dws, dbs\n"
 )
 RELU_NET_RETURN = "    return loss, {'W1': dW1, 'b1': db1, 'W2': dW2, 'b2': db2}"
+#: two_layer_loss_and_grads with dL/dy_pred written by hand: the line some wrong answers get wrong.
+TWO_LAYER_BY_HAND = (
+    "import numpy as np\n"
+    "def two_layer_loss_and_grads(params, X, y):\n"
+    "    z1, c1 = affine_forward(X, params['W1'], params['b1'])\n"
+    "    h, s1 = sigmoid_forward(z1)\n"
+    "    z2, c2 = affine_forward(h, params['W2'], params['b2'])\n"
+    "    y_pred, s2 = sigmoid_forward(z2)\n"
+    "    loss = np.mean((y_pred - y) ** 2)\n"
+    "    dz2 = sigmoid_backward(2 * (y_pred - y) / y.size, s2)\n"
+    "    dh, dW2, db2 = affine_backward(dz2, c2)\n"
+    "    _, dW1, db1 = affine_backward(sigmoid_backward(dh, s1), c1)\n"
+    "    return loss, {'W1': dW1, 'b1': db1, 'W2': dW2, 'b2': db2}"
+)
 
 WRONG_ANSWERS = [
     WrongAnswer(
@@ -148,17 +162,7 @@ WRONG_ANSWERS = [
     ),
     WrongAnswer(
         "two_layer_loss_and_grads",
-        "import numpy as np\n"
-        "def two_layer_loss_and_grads(params, X, y):\n"
-        "    z1, c1 = affine_forward(X, params['W1'], params['b1'])\n"
-        "    h, s1 = sigmoid_forward(z1)\n"
-        "    z2, c2 = affine_forward(h, params['W2'], params['b2'])\n"
-        "    y_pred, s2 = sigmoid_forward(z2)\n"
-        "    loss = np.mean((y_pred - y) ** 2)\n"
-        "    dz2 = sigmoid_backward(2 * (y_pred - y), s2)\n"
-        "    dh, dW2, db2 = affine_backward(dz2, c2)\n"
-        "    _, dW1, db1 = affine_backward(sigmoid_backward(dh, s1), c1)\n"
-        "    return loss, {'W1': dW1, 'b1': db1, 'W2': dW2, 'b2': db2}",
+        TWO_LAYER_BY_HAND.replace("2 * (y_pred - y) / y.size", "2 * (y_pred - y)"),
         "divide by the number of elements",
     ),
     WrongAnswer(
@@ -457,17 +461,7 @@ WRONG_ANSWERS = [
     ),
     WrongAnswer(  # dL/dy_pred written as 2 (y - y_pred) / N: every gradient flips sign
         "two_layer_loss_and_grads",
-        "import numpy as np\n"
-        "def two_layer_loss_and_grads(params, X, y):\n"
-        "    z1, c1 = affine_forward(X, params['W1'], params['b1'])\n"
-        "    h, s1 = sigmoid_forward(z1)\n"
-        "    z2, c2 = affine_forward(h, params['W2'], params['b2'])\n"
-        "    y_pred, s2 = sigmoid_forward(z2)\n"
-        "    loss = np.mean((y_pred - y) ** 2)\n"
-        "    dz2 = sigmoid_backward(2 * (y - y_pred) / y.size, s2)\n"
-        "    dh, dW2, db2 = affine_backward(dz2, c2)\n"
-        "    _, dW1, db1 = affine_backward(sigmoid_backward(dh, s1), c1)\n"
-        "    return loss, {'W1': dW1, 'b1': db1, 'W2': dW2, 'b2': db2}",
+        TWO_LAYER_BY_HAND.replace("2 * (y_pred - y) / y.size", "2 * (y - y_pred) / y.size"),
         "it has the opposite sign",
         diagnosed=True,
     ),

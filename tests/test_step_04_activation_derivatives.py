@@ -254,21 +254,16 @@ WRONG_ANSWERS = [
 
     # Slips no listed mistake covers: the general diagnosis names them (diagnosed=True).
     WrongAnswer(  # worked in the (C, N) layout and never transposed back
-        "softmax",
-        "import numpy as np\ndef softmax(z):\n    zt = z.T\n    e = np.exp(zt - zt.max(axis=0))\n"
-        "    return e / e.sum(axis=0)",
-        "it is the transpose of the expected value",
-        diagnosed=True,
+        "softmax", "import numpy as np\ndef softmax(z):\n    zt = z.T\n    e = np.exp(zt - zt.max(axis=0))\n"
+        "    return e / e.sum(axis=0)", "it is the transpose of the expected value", diagnosed=True,
     ),
     WrongAnswer(  # the gradient built one class at a time: (C, N) instead of (N, C)
         "softmax_cross_entropy",
         STABLE_SOFTMAX
         + "def softmax_cross_entropy(logits, labels):\n"
-        "    n = len(labels)\n"
-        "    p = softmax(logits)\n"
-        "    loss = -np.log(p[np.arange(n), labels]).mean()\n"
-        "    d = np.array([p[:, k] - (labels == k) for k in range(logits.shape[1])])\n"
-        "    return loss, d / n",
+        "    p, rows = softmax(logits), np.arange(len(labels))\n"
+        "    by_class = np.stack([p[:, k] - (labels == k) for k in range(p.shape[1])])\n"
+        "    return -np.log(p[rows, labels]).mean(), by_class / len(labels)",
         "it is the transpose of the expected value",
         diagnosed=True,
     ),

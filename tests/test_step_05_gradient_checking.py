@@ -9,9 +9,12 @@ from grading_support import (
     assert_kernel_agrees,
     assert_loses_points_with_message,
     first_wrong_answer_per_function,
+    solution_answers,
 )
 
 ASSIGNMENT = "05_gradient_checking"
+#: The reference solutions: some wrong answers below are one of them with one slip edited in.
+SOLUTIONS = solution_answers(ASSIGNMENT)
 
 
 def _numerical_gradient(loop_body: str, loop: str = "for index in np.ndindex(x.shape):") -> str:
@@ -270,18 +273,7 @@ gradient[index] = (upper - f(x)) / (2 * h)
     # Slips no listed mistake covers: the general diagnosis names them (diagnosed=True).
     WrongAnswer(  # (f(x-h) - f(x+h)) / 2h: the subtraction the wrong way round
         "numerical_gradient",
-        "import numpy as np\n"
-        "def numerical_gradient(f, x, h=1e-5):\n"
-        "    gradient = np.zeros_like(x, dtype=float)\n"
-        "    for index in np.ndindex(x.shape):\n"
-        "        saved = x[index]\n"
-        "        x[index] = saved + h\n"
-        "        f_plus = f(x)\n"
-        "        x[index] = saved - h\n"
-        "        f_minus = f(x)\n"
-        "        x[index] = saved\n"
-        "        gradient[index] = (f_minus - f_plus) / (2 * h)\n"
-        "    return gradient",
+        SOLUTIONS["numerical_gradient"].replace("(f_plus - f_minus) / (2 * h)", "(f_minus - f_plus) / (2 * h)"),
         "it has the opposite sign",
         diagnosed=True,
     ),
@@ -322,21 +314,8 @@ gradient[index] = (upper - f(x)) / (2 * h)
     ),
     WrongAnswer(  # the mean of |a| and |n| as the scale of each entry's relative error
         "sparse_gradient_check",
-        "def sparse_gradient_check(f, analytic, x, num_checks, rng, h=1e-5):\n"
-        "    indices, rel_errors = [], []\n"
-        "    for _ in range(num_checks):\n"
-        "        index = tuple(int(rng.integers(size)) for size in x.shape)\n"
-        "        saved = x[index]\n"
-        "        x[index] = saved + h\n"
-        "        f_plus = f(x)\n"
-        "        x[index] = saved - h\n"
-        "        f_minus = f(x)\n"
-        "        x[index] = saved\n"
-        "        numeric = (f_plus - f_minus) / (2 * h)\n"
-        "        scale = (abs(analytic[index]) + abs(numeric)) / 2\n"
-        "        rel_errors.append(0.0 if scale == 0 else abs(analytic[index] - numeric) / scale)\n"
-        "        indices.append(index)\n"
-        "    return indices, rel_errors",
+        SOLUTIONS["sparse_gradient_check"].replace("scale = abs(analytic[index]) + abs(numeric)",
+                                                   "scale = (abs(analytic[index]) + abs(numeric)) / 2"),
         "twice the expected value",
         diagnosed=True,
     ),
