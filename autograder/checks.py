@@ -288,7 +288,9 @@ def check_close(
     extra = f" Hint: {hint}" if hint else ""
     found = _diagnosis.diagnose(actual_array, expected_array, context, rtol=rtol, atol=atol)
     if found is not None:
-        shape_hint = _shape_hint(actual_array.shape, expected_array.shape)
+        # (a square matrix has its own shape reversed: only a shape that differs can look transposed)
+        same_shape = actual_array.shape == expected_array.shape
+        shape_hint = "" if same_shape else _shape_hint(actual_array.shape, expected_array.shape)
         raise Mistake(f"{what} is wrong: {found.sentence}" + _shapes_note(actual_array, expected_array) + "."
                       + shape_hint + extra,
                       key=f"diagnosis:{found.key}")

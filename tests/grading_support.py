@@ -29,12 +29,16 @@ class WrongAnswer:
     and a failure message must contain ``says`` (the words that name the mistake). No message may
     contain the words of another wrong answer of the same function, unless listed in ``also``
     (mistakes this answer really makes too): a wrong diagnosis is worse than none.
+
+    ``diagnosed`` marks a slip that no listed mistake of the test covers: the general diagnosis
+    (:mod:`autograder.diagnosis`) must name it, in the very message that contains ``says``.
     """
 
     grade_id: str
     code: str
     says: str
     also: tuple[str, ...] = ()
+    diagnosed: bool = False
 
     def __str__(self) -> str:  # shown as the pytest parameter id
         return f"{self.grade_id}: {self.says[:40]}"
@@ -111,6 +115,23 @@ def assert_loses_points_with_message(assignment_id: str, wrong: WrongAnswer, cor
     raw = [m for m in messages if "Traceback (most recent call last)" in m
            or m.startswith(RAW_ERRORS) and "your code" not in m]  # an exception told as explain_uncaught's sentence
     assert not raw, f"{wrong} shows a raw error: {raw}"
+    if wrong.diagnosed:
+        named = [m for m in messages if wrong.says in m]
+        assert any(words in m for m in named for words in DIAGNOSIS_WORDS), (
+            f"{wrong} should be named by the general diagnosis, not by a listed mistake: {named}"
+        )
+
+
+def _diagnosis_words() -> tuple[str, ...]:
+    """The starts of every sentence the general diagnosis can say (and no listed mistake says)."""
+    from autograder import diagnosis
+
+    shape_words = ("it has the shape of ", "the width of this layer's input")
+    return tuple(diagnosis.PATTERNS.values()) + tuple(diagnosis._VARIANT_WORDS.values()) + shape_words
+
+
+#: What a message named by the general diagnosis contains (see ``WrongAnswer.diagnosed``).
+DIAGNOSIS_WORDS = _diagnosis_words()
 
 
 #: What an exception from learner code looks like when no test caught it and nothing explained it.

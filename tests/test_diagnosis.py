@@ -162,6 +162,10 @@ def test_check_close_names_the_pattern_and_keys_the_mistake():
     with pytest.raises(checks.Mistake) as raised:
         checks.check_close(expected + 0.5, expected, "dx")
     assert raised.value.key is None and "expected" in str(raised.value)
+    square = np.arange(1.0, 10.0).reshape(3, 3)
+    with pytest.raises(checks.Mistake) as raised:
+        checks.check_close(-square, square, "dx")
+    assert "opposite sign" in str(raised.value) and "transposed" not in str(raised.value)  # same shape: no hint
 
 
 # --- uncaught exceptions from learner code ----------------------------------------------

@@ -42,6 +42,7 @@ WRONG_ANSWERS = [
         "dh_dx",
         "def dh_dx(x):\n    return 12 * x * (x**2 + 1) ** 2",
         "twice the expected value",
+        diagnosed=True,
     ),
     WrongAnswer(
         "dz_dt",
@@ -57,6 +58,7 @@ WRONG_ANSWERS = [
         "dz_dt",
         "import numpy as np\ndef dz_dt(t):\n    return 2 * (2 * np.sin(t) * t**2 * np.cos(t) + np.sin(t) ** 2 * 2 * t)",
         "twice the expected value",
+        diagnosed=True,
     ),
     WrongAnswer(  # no listed mistake: sigma'(z) written as s * (s - 1)
         "neuron_gradients",
@@ -66,6 +68,7 @@ WRONG_ANSWERS = [
         "    s = a * (a - 1)\n"
         "    return s * x, s * w, s",
         "it has the opposite sign",
+        diagnosed=True,
     ),
     WrongAnswer(
         "neuron_gradients",
@@ -113,6 +116,14 @@ WRONG_ANSWERS = [
         "least_squares_gradient",
         "def least_squares_gradient(A, x, b):\n    return 2 * A.T @ A @ x",
         "b is missing",
+    ),
+    WrongAnswer(  # no listed mistake: d(r.r) = dr.r + r.dr, and then each term doubled again
+        "least_squares_gradient",
+        "def least_squares_gradient(A, x, b):\n"
+        "    r = A @ x - b\n"
+        "    return 2 * A.T @ r + 2 * A.T @ r",
+        "twice the expected value",
+        diagnosed=True,
     ),
 ]
 

@@ -21,10 +21,12 @@ SOLUTIONS = solution_answers(ASSIGNMENT)
 STAGES = [grade_id for grade_id in SOLUTIONS if grade_id.startswith("Value")]
 
 
-def wrong(says: str, *replacements: tuple[str, str], stage: str | None = None) -> WrongAnswer:
+def wrong(says: str, *replacements: tuple[str, str], stage: str | None = None,
+          diagnosed: bool = False, also: tuple[str, ...] = ()) -> WrongAnswer:
     """A solution cell (a stage of the Value class, MLP or train_mlp) with each (old, new) replacement made.
 
-    The cell is the one that contains every ``old`` (or ``stage`` when given).
+    The cell is the one that contains every ``old`` (or ``stage`` when given); ``diagnosed`` and
+    ``also`` as for ``WrongAnswer``.
     """
     if stage is None:
         holders = [g for g in SOLUTIONS if all(old in SOLUTIONS[g] for old, _ in replacements)]
@@ -34,9 +36,11 @@ def wrong(says: str, *replacements: tuple[str, str], stage: str | None = None) -
     for old, new in replacements:
         assert old in code, f"the solution no longer contains {old!r}: update this wrong answer"
         code = code.replace(old, new)
-    return WrongAnswer(stage, code, says)
+    return WrongAnswer(stage, code, says, also, diagnosed)
 
 
+#: What the general diagnosis says of a gradient passed on twice.
+TWICE_AS_LARGE = "twice the expected value"
 MUL_BACKWARD = "self.grad += other.data * out.grad\n            other.grad += self.data * out.grad"
 DIV = "other = other if isinstance(other, Value) else Value(other)\n        return self * other**-1"
 NEG = "return self * -1"
@@ -117,7 +121,8 @@ WRONG_ANSWERS = [
     wrong("the local derivative of exp(x) is exp(x) itself, not x",
           ("self.grad += out.data * out.grad", "self.grad += self.data * out.grad")),
     wrong("multiply the local derivative by out.grad", ("self.grad += out.data * out.grad", "self.grad += out.data")),
-    wrong("it has the opposite sign", ("self.grad += out.data * out.grad", "self.grad -= out.data * out.grad")),
+    wrong("it has the opposite sign", ("self.grad += out.data * out.grad", "self.grad -= out.data * out.grad"),
+          diagnosed=True),
     # --- tanh
     wrong("the local derivative of tanh is 1 - tanh(x)**2, computed from the OUTPUT",
           ("(1 - t**2) * out.grad", "(1 - self.data**2) * out.grad")),
@@ -179,6 +184,7 @@ WRONG_ANSWERS = [
          "                for child in node._prev:\n                    visit(child)\n"
          "                order.append(node)",
          "            for child in node._prev:\n                visit(child)\n            order.append(node)"),
+        also=(TWICE_AS_LARGE,),  # a node reached twice passes its gradient on twice: one gradient doubles
     ),
     wrong(  # no order at all: propagate recursively as soon as a node is reached
         "backward must call each node's _backward exactly once",
@@ -190,6 +196,7 @@ WRONG_ANSWERS = [
 
         self.grad = 1.0
         propagate(self)"""),
+        also=(TWICE_AS_LARGE,),
     ),
 
     # --- the MLP
@@ -211,6 +218,46 @@ WRONG_ANSWERS = [
           ("def train_mlp(", "def loss_at_end(model, X, y):\n"
                              "    return sum(max(0.0, 1 - t * model(x).data) for x, t in zip(X, y)) / len(y)\n\n\n"
                              "def train_mlp("),
+    ),
+
+    # Slips no listed mistake covers: the general diagnosis names them (diagnosed=True).
+    wrong(  # the output's own _backward run once before the loop that runs it again
+        TWICE_AS_LARGE,
+        (BACKWARD, "        visit(self)\n        self.grad = 1.0\n        self._backward()\n"
+                   "        for node in reversed(order):\n            node._backward()"),
+        stage="Value", diagnosed=True,
+    ),
+    wrong(  # both gradients of a * b subtracted instead of added
+        "it has the opposite sign",
+        (MUL_BACKWARD, "self.grad -= other.data * out.grad\n            other.grad -= self.data * out.grad"),
+        diagnosed=True,
+    ),
+    wrong(  # the -1 of a - b given to a, the +1 to b
+        "it has the opposite sign",
+        (SUB, direct("-", "self.data - other.data", ("-1.0", "1.0"))),
+        diagnosed=True,
+    ),
+    wrong(  # the power rule's result subtracted instead of added
+        "it has the opposite sign",
+        ("self.grad += exponent * self.data ** (exponent - 1) * out.grad",
+         "self.grad -= exponent * self.data ** (exponent - 1) * out.grad"),
+        diagnosed=True,
+    ),
+    wrong(  # the minus sign of d(a / b) put on a's local derivative instead of b's
+        "it has the opposite sign",
+        (DIV, direct("/", "self.data / other.data", ("(-1 / other.data)", "(self.data / other.data**2)"))),
+        diagnosed=True,
+    ),
+    wrong(  # tanh's slope written as t**2 - 1
+        "it has the opposite sign", ("(1 - t**2) * out.grad", "(t**2 - 1) * out.grad"), diagnosed=True,
+    ),
+    wrong(  # relu(x) = (x + |x|) / 2 differentiated without the / 2: 1 + sign(x)
+        "twice the expected value",
+        ("(1.0 if self.data > 0 else 0.0) * out.grad", "(1.0 + (1.0 if self.data > 0 else -1.0)) * out.grad"),
+        diagnosed=True,
+    ),
+    wrong(  # the sigmoid's slope written as s * (s - 1)
+        "it has the opposite sign", ("s * (1 - s) * out.grad", "s * (s - 1) * out.grad"), diagnosed=True,
     ),
 ]
 

@@ -42,6 +42,20 @@ MLP_BY_HAND = (
     "    return loss, dws, dbs\n"
 )
 RELU_NET_RETURN = "    return loss, {'W1': dW1, 'b1': db1, 'W2': dW2, 'b2': db2}"
+#: two_layer_loss_and_grads with dL/dy_pred written by hand: the line some wrong answers get wrong.
+TWO_LAYER_BY_HAND = (
+    "import numpy as np\n"
+    "def two_layer_loss_and_grads(params, X, y):\n"
+    "    z1, c1 = affine_forward(X, params['W1'], params['b1'])\n"
+    "    h, s1 = sigmoid_forward(z1)\n"
+    "    z2, c2 = affine_forward(h, params['W2'], params['b2'])\n"
+    "    y_pred, s2 = sigmoid_forward(z2)\n"
+    "    loss = np.mean((y_pred - y) ** 2)\n"
+    "    dz2 = sigmoid_backward(2 * (y_pred - y) / y.size, s2)\n"
+    "    dh, dW2, db2 = affine_backward(dz2, c2)\n"
+    "    _, dW1, db1 = affine_backward(sigmoid_backward(dh, s1), c1)\n"
+    "    return loss, {'W1': dW1, 'b1': db1, 'W2': dW2, 'b2': db2}"
+)
 
 WRONG_ANSWERS = [
     WrongAnswer(
@@ -90,6 +104,7 @@ WRONG_ANSWERS = [
         "affine_backward",
         "def affine_backward(dout, cache):\n    x, w, b = cache\n    return dout @ w.T, x.T @ dout, dout[0]",
         "it takes one row where the sum over all rows (the batch) belongs",
+        diagnosed=True,
     ),
     WrongAnswer(
         "sigmoid_forward",
@@ -126,6 +141,7 @@ WRONG_ANSWERS = [
         "sigmoid_backward",
         "def sigmoid_backward(dout, cache):\n    return dout * cache * (cache - 1)",
         "it has the opposite sign",
+        diagnosed=True,
     ),
     WrongAnswer(
         "mse_loss",
@@ -146,17 +162,7 @@ WRONG_ANSWERS = [
     ),
     WrongAnswer(
         "two_layer_loss_and_grads",
-        "import numpy as np\n"
-        "def two_layer_loss_and_grads(params, X, y):\n"
-        "    z1, c1 = affine_forward(X, params['W1'], params['b1'])\n"
-        "    h, s1 = sigmoid_forward(z1)\n"
-        "    z2, c2 = affine_forward(h, params['W2'], params['b2'])\n"
-        "    y_pred, s2 = sigmoid_forward(z2)\n"
-        "    loss = np.mean((y_pred - y) ** 2)\n"
-        "    dz2 = sigmoid_backward(2 * (y_pred - y), s2)\n"
-        "    dh, dW2, db2 = affine_backward(dz2, c2)\n"
-        "    _, dW1, db1 = affine_backward(sigmoid_backward(dh, s1), c1)\n"
-        "    return loss, {'W1': dW1, 'b1': db1, 'W2': dW2, 'b2': db2}",
+        TWO_LAYER_BY_HAND.replace("2 * (y_pred - y) / y.size", "2 * (y_pred - y)"),
         "divide by the number of elements",
     ),
     WrongAnswer(
@@ -263,6 +269,7 @@ WRONG_ANSWERS = [
         "mlp_loss_and_grads",
         MLP_BY_HAND.replace("dws.insert(0, acts[i].T @ delta)", "dws.insert(0, acts[i + 1].T @ delta)"),
         "the loop uses a neighbouring layer's activations",
+        diagnosed=True,
     ),
     WrongAnswer(
         "train_xor",
@@ -428,6 +435,74 @@ WRONG_ANSWERS = [
         "    _, dW1, db1 = affine_backward(relu_backward(dh, r1), c1)\n"
         + RELU_NET_RETURN,
         "dW2 must use the ReLU's output",
+    ),
+
+    # Slips no listed mistake covers: the general diagnosis names them (diagnosed=True).
+    WrongAnswer(  # the column convention W x + b: out comes out as (M, N)
+        "affine_forward",
+        "def affine_forward(x, w, b):\n    return w.T @ x.T + b[:, None], (x, w, b)",
+        "it is the transpose of the expected value",
+        diagnosed=True,
+    ),
+    WrongAnswer(  # sigmoid(x) = (1 + tanh(x / 2)) / 2, without the / 2
+        "sigmoid_forward",
+        "import numpy as np\ndef sigmoid_forward(x):\n    out = 1 + np.tanh(x / 2)\n    return out, out",
+        "twice the expected value",
+        diagnosed=True,
+    ),
+    WrongAnswer(  # the gradient built one output column at a time: (K, N) instead of (N, K)
+        "mse_loss",
+        "import numpy as np\ndef mse_loss(y_pred, y):\n"
+        "    loss = np.mean((y_pred - y) ** 2)\n"
+        "    dy_pred = np.array([2 * (y_pred[:, k] - y[:, k]) for k in range(y.shape[1])])\n"
+        "    return loss, dy_pred / y.size",
+        "it is the transpose of the expected value",
+        diagnosed=True,
+    ),
+    WrongAnswer(  # dL/dy_pred written as 2 (y - y_pred) / N: every gradient flips sign
+        "two_layer_loss_and_grads",
+        TWO_LAYER_BY_HAND.replace("2 * (y_pred - y) / y.size", "2 * (y - y_pred) / y.size"),
+        "it has the opposite sign",
+        diagnosed=True,
+    ),
+    WrongAnswer(  # relu(x) = (x + |x|) / 2, without the / 2
+        "relu_forward",
+        "import numpy as np\ndef relu_forward(x):\n    return x + np.abs(x), x",
+        "twice the expected value",
+        diagnosed=True,
+    ),
+    WrongAnswer(  # the step (1 + sign(x)) / 2, without the / 2
+        "relu_backward",
+        "import numpy as np\ndef relu_backward(dout, cache):\n    return dout * (1 + np.sign(cache))",
+        "twice the expected value",
+        diagnosed=True,
+    ),
+    WrongAnswer(  # the gradient built one class at a time: (C, N) instead of (N, C)
+        "softmax_loss",
+        SOFTMAX_LOSS_START
+        + "    loss = -np.log(p[np.arange(n), labels]).mean()\n"
+        "    dscores = np.array([p[:, k] - (labels == k) for k in range(scores.shape[1])])\n"
+        "    return loss, dscores / n",
+        "it is the transpose of the expected value",
+        diagnosed=True,
+    ),
+    WrongAnswer(  # written by hand, the softmax gradient as onehot - p: every gradient flips sign
+        "relu_net_loss_and_grads",
+        "import numpy as np\n"
+        "def relu_net_loss_and_grads(params, X, labels):\n"
+        "    pre = X @ params['W1'] + params['b1']\n"
+        "    h = np.maximum(pre, 0)\n"
+        "    s = h @ params['W2'] + params['b2']\n"
+        "    p = np.exp(s - s.max(axis=1, keepdims=True))\n"
+        "    p /= p.sum(axis=1, keepdims=True)\n"
+        "    n = len(labels)\n"
+        "    loss = -np.log(p[np.arange(n), labels]).mean()\n"
+        "    dscores = (np.eye(s.shape[1])[labels] - p) / n\n"
+        "    dpre = (dscores @ params['W2'].T) * (pre > 0)\n"
+        "    return loss, {'W1': X.T @ dpre, 'b1': dpre.sum(axis=0), 'W2': h.T @ dscores,\n"
+        "                  'b2': dscores.sum(axis=0)}",
+        "it has the opposite sign",
+        diagnosed=True,
     ),
 ]
 

@@ -41,6 +41,7 @@ WRONG_ANSWERS = [
         "sigmoid_grad",
         "import numpy as np\ndef sigmoid_grad(z):\n    s = 1 / (1 + np.exp(-z))\n    return s * (s - 1)",
         "it has the opposite sign",
+        diagnosed=True,
     ),
     # tanh_grad
     WrongAnswer("tanh_grad", "def tanh_grad(z):\n    return 1 - z**2", "apply 1 - t**2 to tanh(z), not z"),
@@ -50,7 +51,8 @@ WRONG_ANSWERS = [
     WrongAnswer("tanh_grad", "import numpy as np\ndef tanh_grad(z):\n    t = np.tanh(z)\n    return t * (1 - t)",
                 "t * (1 - t) is the sigmoid pattern"),
     WrongAnswer(  # no listed mistake: tanh(z)**2 - 1
-        "tanh_grad", "import numpy as np\ndef tanh_grad(z):\n    return np.tanh(z) ** 2 - 1", "it has the opposite sign"
+        "tanh_grad", "import numpy as np\ndef tanh_grad(z):\n    return np.tanh(z) ** 2 - 1",
+        "it has the opposite sign", diagnosed=True,
     ),
     # relu_grad
     WrongAnswer(
@@ -248,6 +250,38 @@ WRONG_ANSWERS = [
         "    sech2 = 4 * np.exp(2 * u) / (np.exp(2 * u) + 1) ** 2\n"
         "    return 0.5 * (1 + np.tanh(u)) + 0.5 * z * sech2 * c * (1 + 3 * 0.044715 * z**2)",
         "rather than with exp",
+    ),
+
+    # Slips no listed mistake covers: the general diagnosis names them (diagnosed=True).
+    WrongAnswer(  # worked in the (C, N) layout and never transposed back
+        "softmax", "import numpy as np\ndef softmax(z):\n    zt = z.T\n    e = np.exp(zt - zt.max(axis=0))\n"
+        "    return e / e.sum(axis=0)", "it is the transpose of the expected value", diagnosed=True,
+    ),
+    WrongAnswer(  # the gradient built one class at a time: (C, N) instead of (N, C)
+        "softmax_cross_entropy",
+        STABLE_SOFTMAX
+        + "def softmax_cross_entropy(logits, labels):\n"
+        "    p, rows = softmax(logits), np.arange(len(labels))\n"
+        "    by_class = np.stack([p[:, k] - (labels == k) for k in range(p.shape[1])])\n"
+        "    return -np.log(p[rows, labels]).mean(), by_class / len(labels)",
+        "it is the transpose of the expected value",
+        diagnosed=True,
+    ),
+    WrongAnswer(  # one row's Jacobian product at a time, stacked as columns instead of rows
+        "softmax_backward",
+        "import numpy as np\ndef softmax_backward(dout, cache):\n"
+        "    return np.column_stack([(np.diag(p) - np.outer(p, p)) @ d for p, d in zip(cache, dout)])",
+        "it is the transpose of the expected value",
+        diagnosed=True,
+    ),
+    WrongAnswer(  # the 0.5 of GELU = 0.5 z (1 + tanh(u)) left out of both terms
+        "gelu_grad",
+        "import numpy as np\ndef gelu_grad(z):\n"
+        "    c = np.sqrt(2 / np.pi)\n"
+        "    t = np.tanh(c * (z + 0.044715 * z**3))\n"
+        "    return (1 + t) + z * (1 - t**2) * c * (1 + 3 * 0.044715 * z**2)",
+        "twice the expected value",
+        diagnosed=True,
     ),
 ]
 

@@ -9,9 +9,12 @@ from grading_support import (
     assert_kernel_agrees,
     assert_loses_points_with_message,
     first_wrong_answer_per_function,
+    solution_answers,
 )
 
 ASSIGNMENT = "05_gradient_checking"
+#: The reference solutions: some wrong answers below are one of them with one slip edited in.
+SOLUTIONS = solution_answers(ASSIGNMENT)
 
 
 def _numerical_gradient(loop_body: str, loop: str = "for index in np.ndindex(x.shape):") -> str:
@@ -265,6 +268,56 @@ gradient[index] = (upper - f(x)) / (2 * h)
         "sparse_gradient_check",
         _sparse_check(RANDOM_INDEX, CENTRAL, "abs(a - n) / (abs(a) + abs(n))"),
         "0/0: the relative error is 0.0 when both are zero",
+    ),
+
+    # Slips no listed mistake covers: the general diagnosis names them (diagnosed=True).
+    WrongAnswer(  # (f(x-h) - f(x+h)) / 2h: the subtraction the wrong way round
+        "numerical_gradient",
+        SOLUTIONS["numerical_gradient"].replace("(f_plus - f_minus) / (2 * h)", "(f_minus - f_plus) / (2 * h)"),
+        "it has the opposite sign",
+        diagnosed=True,
+    ),
+    WrongAnswer(  # the mean of the two norms as the scale: the relative difference of another textbook
+        "relative_error",
+        "import numpy as np\n"
+        "def relative_error(a, b):\n"
+        "    scale = (np.linalg.norm(a) + np.linalg.norm(b)) / 2\n"
+        "    if scale == 0:\n"
+        "        return 0.0\n"
+        "    return float(np.linalg.norm(a - b) / scale)",
+        "twice the expected value",
+        diagnosed=True,
+    ),
+    WrongAnswer(  # its own relative error inline, with the mean of the norms as the scale
+        "gradient_check",
+        "import numpy as np\n"
+        "def gradient_check(f, grad_f, x, tol=1e-7):\n"
+        "    numeric = numerical_gradient(f, x)\n"
+        "    analytic = grad_f(x)\n"
+        "    scale = (np.linalg.norm(analytic) + np.linalg.norm(numeric)) / 2\n"
+        "    rel_error = 0.0 if scale == 0 else float(np.linalg.norm(analytic - numeric) / scale)\n"
+        "    return rel_error < tol, rel_error",
+        "twice the expected value",
+        diagnosed=True,
+    ),
+    WrongAnswer(  # dL/dy_pred without the 2 from the square: every gradient is half
+        "tanh_net_grads",
+        "import numpy as np\n"
+        "def tanh_net_grads(params, X, y):\n"
+        "    W1, b1, W2, b2 = (params[name] for name in ('W1', 'b1', 'W2', 'b2'))\n"
+        "    h = np.tanh(X @ W1 + b1)\n"
+        "    dy_pred = (h @ W2 + b2 - y) / y.size\n"
+        "    dz1 = dy_pred @ W2.T * (1 - h**2)\n"
+        "    return {'W1': X.T @ dz1, 'b1': dz1.sum(axis=0), 'W2': h.T @ dy_pred, 'b2': dy_pred.sum(axis=0)}",
+        "the factor 2 (from the derivative of a square) is missing",
+        diagnosed=True,
+    ),
+    WrongAnswer(  # the mean of |a| and |n| as the scale of each entry's relative error
+        "sparse_gradient_check",
+        SOLUTIONS["sparse_gradient_check"].replace("scale = abs(analytic[index]) + abs(numeric)",
+                                                   "scale = (abs(analytic[index]) + abs(numeric)) / 2"),
+        "twice the expected value",
+        diagnosed=True,
     ),
 ]
 

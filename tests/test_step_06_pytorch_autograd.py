@@ -248,6 +248,24 @@ WRONG_ANSWERS = [
                          "return h.grad"),
         "must return a numpy array",
     ),
+
+    # Slips no listed mistake covers: the general diagnosis names them (diagnosed=True).
+    WrongAnswer(  # the slope written as s * (s - 1)
+        "Sigmoid", _sigmoid_with_backward("s", "grad_out * saved * (saved - 1)"), "it has the opposite sign",
+        diagnosed=True,
+    ),
+    WrongAnswer(  # the bias gradient from the first example only
+        "Linear", _linear_with_backward("grad_out @ w.T, x.T @ grad_out, grad_out[0]"),
+        "it takes one row where the sum over all rows (the batch) belongs", diagnosed=True,
+    ),
+    WrongAnswer(  # the loss with the 1/2 of another course's MSE: every gradient is half
+        "autograd_two_layer_grads", _two_layer(FLOAT64, "0.5 * " + MEAN, AS_NUMPY),
+        "the factor 2 (from the derivative of a square) is missing", diagnosed=True,
+    ),
+    WrongAnswer(  # the Jacobian-vector product with its subtraction the wrong way round
+        "Softmax", _softmax(STABLE, "s * ((grad_out * s).sum(dim=1, keepdim=True) - grad_out)"),
+        "it has the opposite sign", diagnosed=True,
+    ),
 ]
 
 

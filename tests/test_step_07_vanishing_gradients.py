@@ -216,21 +216,25 @@ WRONG_ANSWERS = [
         "layer_grad_norms",
         grad_norms_with().replace("df(zs[i], hs[i + 1])", "df(hs[i + 1], f(hs[i + 1]))"),
         "the activation's derivative is evaluated at the wrong place",
+        diagnosed=True,
     ),
     WrongAnswer(  # the output form a * (1 - a) applied to z
         "layer_grad_norms",
         grad_norms_with().replace("df(zs[i], hs[i + 1])", "df(zs[i], zs[i])"),
         "the activation's derivative is evaluated at the wrong place",
+        diagnosed=True,
     ),
     WrongAnswer(
         "layer_grad_norms",
         grad_norms_with(has_derivative="False"),
         "the activation's derivative is missing from the backward pass",
+        diagnosed=True,
     ),
     WrongAnswer(  # the weight gradient from the layer's output instead of its input
         "layer_grad_norms",
         grad_norms_with(norm="np.linalg.norm(hs[i + 1].T @ delta)"),
         "the loop over layers is off by one",
+        diagnosed=True,
     ),
     WrongAnswer(
         "residual_forward",
@@ -285,6 +289,7 @@ WRONG_ANSWERS = [
         "    dz = dout * (x @ W > 0)\n"
         "    return dout, x.T @ dz",
         "the contribution through the branch relu(x @ W)",
+        diagnosed=True,
     ),
     WrongAnswer(  # the scale upside down, capped at 1: the gradients never shrink
         "clip_by_global_norm",
@@ -374,6 +379,25 @@ WRONG_ANSWERS = [
         "batchnorm_backward",
         batchnorm_backward_with(mean_path=" + np.mean(dx_hat * inv_std, axis=1, keepdims=True) * -1"),
         "the mean's path is averaged over the features (axis 1)",
+    ),
+
+    # Slips no listed mistake covers: the general diagnosis names them (diagnosed=True).
+    WrongAnswer(  # dL/dz of the last layer without the 2 from the square: every norm is half
+        "gradient_profile",
+        profile_with().replace("delta = 2 * (zs[-1] - y) / y.size", "delta = (zs[-1] - y) / y.size"),
+        "the factor 2 (from the derivative of a square) is missing",
+        diagnosed=True,
+    ),
+    WrongAnswer(  # the compact formula with its subtraction the wrong way round: dx flips sign
+        "batchnorm_backward",
+        "import numpy as np\n"
+        "def batchnorm_backward(dout, cache):\n"
+        "    x_hat, gamma, inv_std = cache\n"
+        "    dx_hat = dout * gamma\n"
+        "    dx = inv_std * (dx_hat.mean(axis=0) + x_hat * (dx_hat * x_hat).mean(axis=0) - dx_hat)\n"
+        "    return dx, np.sum(dout * x_hat, axis=0), dout.sum(axis=0)",
+        "it has the opposite sign",
+        diagnosed=True,
     ),
 ]
 

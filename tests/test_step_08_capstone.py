@@ -27,11 +27,12 @@ ASSIGNMENT = "08_capstone"
 SOLUTION = solution_answers(ASSIGNMENT)
 
 
-def slip(grade_id: str, old: str, new: str, says: str) -> WrongAnswer:
-    """The solution of ``grade_id`` with ``old`` replaced by ``new``: one realistic mistake."""
+def slip(grade_id: str, old: str, new: str, says: str, diagnosed: bool = False) -> WrongAnswer:
+    """The solution of ``grade_id`` with ``old`` replaced by ``new``: one realistic mistake
+    (``diagnosed`` as for ``WrongAnswer``)."""
     code = SOLUTION[grade_id]
     assert old in code, f"{old!r} is not in the solution of {grade_id}"
-    return WrongAnswer(grade_id, code.replace(old, new), says)
+    return WrongAnswer(grade_id, code.replace(old, new), says, diagnosed=diagnosed)
 
 
 WRONG_ANSWERS = [
@@ -134,12 +135,24 @@ def training_step(params, X, labels, lr, bn_stats=None, max_norm=None):
          "validation data leaks into training"),
     slip("train_network", "(X_train, y_train, \"train_accuracy\"), (X_val, y_val, \"val_accuracy\")",
          "(X_val, y_val, \"train_accuracy\"), (X_train, y_train, \"val_accuracy\")", "are swapped"),
+    # slips no listed mistake covers: the general diagnosis names them
+    slip("affine_forward", "return np.maximum(x, 0.0), x", "return x + np.abs(x), x",  # (x + |x|) / 2 without / 2
+         "twice the expected value", diagnosed=True),
+    slip("softmax_cross_entropy", "return -log_probs[np.arange(n), labels].mean(), dlogits / n",
+         "by_class = np.array([dlogits[:, k] for k in range(logits.shape[1])])  # one class at a time: (C, N)\n"
+         "    return -log_probs[np.arange(n), labels].mean(), by_class / n",
+         "it is the transpose of the expected value", diagnosed=True),
+    slip("numerical_gradient", "(f_plus - f_minus) / (2 * h)", "(f_minus - f_plus) / (2 * h)",
+         "it has the opposite sign", diagnosed=True),
+    slip("he_init", "dx = inv_std * (dx_hat - dx_hat.mean(axis=0) - x_hat * (dx_hat * x_hat).mean(axis=0))",
+         "dx = inv_std * (dx_hat.mean(axis=0) + x_hat * (dx_hat * x_hat).mean(axis=0) - dx_hat)",
+         "it has the opposite sign", diagnosed=True),
 ]
 
 
 @pytest.mark.parametrize("wrong", WRONG_ANSWERS, ids=str)
 def test_wrong_answer_loses_points_and_names_the_mistake(wrong):
-    assert_loses_points_with_message(ASSIGNMENT, wrong)
+    assert_loses_points_with_message(ASSIGNMENT, wrong, WRONG_ANSWERS)
 
 
 def test_every_graded_function_has_three_named_mistakes():
