@@ -24,7 +24,7 @@ def test_the_index_links_every_lesson_in_course_order(executed_site):
     index = (executed_site / "index.html").read_text()
     linked = re.findall(r'href="([^"]+)\.html"', index)
     assert linked == LESSONS
-    assert LESSONS == ["00_start_here", *course.assignment_ids()]  # the start page, then one lesson a step
+    assert ["00_start_here", *course.assignment_ids()] == LESSONS  # the start page, then one lesson a step
 
 
 @pytest.mark.slow
