@@ -46,11 +46,12 @@ def _frames(exc: BaseException) -> list[types.FrameType]:
     return frames
 
 
-def _learner_frame(exc: BaseException):
+def _learner_frame(exc: BaseException, test_cell: bool = True):
     """(frame, line number) of the innermost frame of the learner's code, not the test cell's own.
 
     The outermost frame is the cell that ran (a test cell); a learner's function is a frame of
-    another file that is not a library.
+    another file that is not a library. ``test_cell=False``: learner code was called with no test
+    cell's frame above it (by the judge's agent), so every frame outside the libraries is the learner's.
     """
     frames = _frames(exc)
     if not frames:
@@ -58,17 +59,17 @@ def _learner_frame(exc: BaseException):
     outside = [f.f_code.co_filename for f, _ in frames if not _is_library(f.f_code.co_filename)]
     if not outside:
         return None
-    cell_file = outside[0]
+    cell_file = outside[0] if test_cell else None  # the judge's agent calls learner code: no test cell
     own = [(f, n) for f, n in frames
            if not _is_library(f.f_code.co_filename) and f.f_code.co_filename != cell_file]
     return own[-1] if own else None
 
 
-def should_explain(exc: BaseException) -> bool:
+def should_explain(exc: BaseException, test_cell: bool = True) -> bool:
     """Whether a test cell should show :func:`explain_uncaught`'s sentence for ``exc``."""
     if any(cls.__name__ in _LEFT_ALONE for cls in type(exc).__mro__):
         return False
-    return _learner_frame(exc) is not None
+    return _learner_frame(exc, test_cell) is not None
 
 
 # --- evaluating the operands of the failing line, safely ---------------------------------
@@ -299,14 +300,14 @@ def _where(frame, lineno: int) -> str:
     return f"in {name}" if name != "<module>" else f"at line {lineno}"
 
 
-def explain_uncaught(exc: BaseException) -> str:
+def explain_uncaught(exc: BaseException, test_cell: bool = True) -> str:
     """One sentence for an exception raised inside learner code, naming the operands and shapes.
 
     Works on any exception object; without a traceback or a learner frame it says what the
     exception says.
     """
     message = str(exc).strip() or type(exc).__name__
-    found = _learner_frame(exc)
+    found = _learner_frame(exc, test_cell)
     if found is None:
         return message
     frame, lineno = found

@@ -193,7 +193,7 @@ def _explained(error: BaseException) -> str:
     try:
         from .explain import explain_uncaught, should_explain
 
-        return explain_uncaught(error) if should_explain(error) else ""
+        return explain_uncaught(error, test_cell=False) if should_explain(error, test_cell=False) else ""
     except Exception:  # noqa: BLE001 - the plain message then; explaining must never fail a test
         return ""
 
