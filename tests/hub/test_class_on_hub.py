@@ -290,7 +290,7 @@ def hidden_test_lines() -> list[str]:
     is everywhere, and says nothing."""
     master = nbformat.read(str(REPO / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), as_version=4)
     released = nbformat.read(str(REPO / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), as_version=4)
-    visible = {line.strip() for cell in released.cells for line in cell.source.splitlines()}
+    visible = "\n".join(cell.source for cell in released.cells)  # a line inside a visible one is visible
     # ... nor one of the solution's (a learner's answer may hold it: Ann's does).
     answers = "\n".join(HIDDEN.sub("", cell.source) for cell in master.cells)
     package_code = "\n".join(path.read_text() for package in ("autograder", "backprop_lab")
