@@ -60,6 +60,16 @@ def lab_server(chromium_executable, tmp_path_factory) -> Iterator[LabServer]:
         pytest.fail(f"processes outlived the JupyterLab server and were killed: {survivors}", pytrace=False)
 
 
+def _is_browser(process: psutil.Process, chromium_executable) -> bool:
+    """Chromium's processes and Playwright's driver; not the other children of this worker (the
+    grading forkserver, kernels), which live on after the browser by design."""
+    try:
+        command = " ".join(process.cmdline())
+    except psutil.Error:
+        return False
+    return str(chromium_executable) in command or "/usr/lib/chromium/" in command or "playwright" in command
+
+
 @pytest.fixture(scope="session")
 def browser(chromium_executable) -> Iterator:
     from playwright.sync_api import sync_playwright
@@ -68,7 +78,8 @@ def browser(chromium_executable) -> Iterator:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(chromium_executable), args=CHROMIUM_FLAGS)
         yield browser
-        ours = [p for p in psutil.Process().children(recursive=True) if p.pid not in already_running]
+        ours = [p for p in psutil.Process().children(recursive=True)
+                if p.pid not in already_running and _is_browser(p, chromium_executable)]
         browser.close()
     _, alive = psutil.wait_procs(ours, timeout=10)
     for process in alive:
