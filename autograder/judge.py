@@ -369,9 +369,17 @@ class Judge:
     # --- cells ------------------------------------------------------------------------------
 
     def run_trusted(self, source: str) -> None:
-        """An instructor's read-only cell: its definitions, for the tests (outputs are the kernel's)."""
+        """An instructor's read-only cell: its definitions, for the tests (outputs are the kernel's).
+
+        A function it imports from a module marked ``RUNS_IN_KERNEL`` (a harness such as
+        :mod:`autograder.torch_harness`) is the kernel's here, a proxy like the learner's names:
+        it works on the learner's objects there and answers with data."""
         with captured(), contextlib.suppress(Exception):
             exec(compile(tamper.python_source(source), "<read-only cell>", "exec"), self.namespace)
+        for name, value in list(self.namespace.items()):
+            module = sys.modules.get(getattr(value, "__module__", None) or "")
+            if callable(value) and not isinstance(value, Remote) and getattr(module, "RUNS_IN_KERNEL", False) is True:
+                self.namespace[name] = _proxy_type("function", True)(self, {"name": name}, {})
 
     def run_test(self, source: str) -> list[NotebookNode]:
         """Run a test cell's code here; its outputs, as the cell's outputs."""

@@ -153,7 +153,8 @@ def _points(report) -> list[tuple[str, float]]:
     return [(r.grade_id, r.points) for r in report.results if r.points]
 
 
-@pytest.mark.parametrize("assignment", ["01_chain_rule", "04_activation_derivatives", "05_gradient_checking"])
+@pytest.mark.parametrize("assignment", ["01_chain_rule", "04_activation_derivatives", "05_gradient_checking",
+                                        "06_pytorch_autograd"])
 def test_forged_kernel_replies_earn_nothing(tmp_path, assignment):
     report = _grade(tmp_path, assignment, {}, first_cell=FORGED_REPLIES)
     assert report.max_score > 0 and report.score == 0, _points(report)

@@ -401,12 +401,12 @@ def test_a_students_kernel_cannot_open_the_masters(sessions, settings):
     nbformat.write(probe, str(path))
     shutil.chown(path, user, user)
     page = sessions.page(user)
-    page.goto(f"{settings.url}/user/{user}/lab/tree/probe.ipynb")
-    panel = page.locator(lab.NOTEBOOK).last
-    panel.locator(".jp-Cell .cm-content").first.click()
-    page.keyboard.press("Shift+Enter")
-    output = panel.locator(".jp-OutputArea-output", has_text="denied").first
-    output.wait_for(timeout=CHECK_TIMEOUT_MS)
+    # Wait for the kernel before running: a Shift+Enter pressed while the notebook is still loading is lost.
+    panel = lab.open_notebook(page, f"{settings.url}/user/{user}/lab/tree/probe.ipynb")
+    state = lab.run_all(page, panel)
+    assert not lab.error_outputs(panel), lab.error_outputs(panel)
+    output = panel.locator(".jp-OutputArea-output").first
+    assert output.count(), f"the probe printed nothing: {state}"
     screenshot(page, "13-student-kernel-denied")
     results = json.loads(output.inner_text())
     assert results and set(results.values()) == {"denied"}, results
