@@ -38,7 +38,7 @@ import numpy as np
 from nbformat.notebooknode import NotebookNode
 
 from . import cells, tamper
-from .judge_agent import Agent, CodecError, _array_from, decode, dumps, encode, is_plain_array, loads
+from .judge_agent import Agent, CodecError, _array_bytes, decode, dumps, encode, is_plain_array, loads
 
 
 class LearnerError(Exception):
@@ -229,15 +229,16 @@ class LocalTransport:
         """The end of a test cell (nothing to close here)."""
 
     def request(self, text: str, on_callback) -> str:
-        if self._callback is not None:
-            raise Unanswered("no_answer", "JudgeError", "a function of the test called learner code back")
-        self._callback = on_callback
+        outer, self._callback = self._callback, on_callback
         try:
+            if outer is not None:  # a function of the test uses learner code: what it prints is captured already
+                return self.agent.serve(text)
             with captured() as (out, err):
                 return self.agent.serve(text)
         finally:
-            self._callback = None
-            self.streams += _streams(out, err)
+            self._callback = outer
+            if outer is None:
+                self.streams += _streams(out, err)
 
 
 class Judge:
@@ -267,21 +268,39 @@ class Judge:
         return number
 
     def _out(self, value, synced: list | None):
+        """``value`` as data for learner code. With ``synced`` (a call's arguments), every array,
+        dict, list and generator in it is numbered there, so that its changes come back (once
+        each: an object given twice arrives as one object)."""
         def other(item):
             if isinstance(item, Remote):
                 if item._judge is not self:
                     raise TypeError("a learner object of another grading run")
                 return item._target
-            if synced is not None and is_plain_array(item):
-                synced.append(item)
-                return {"sarray": [len(synced) - 1, encode(item, other)["array"]]}
             if isinstance(item, np.random.Generator):
                 return {"rng": encode(item.bit_generator.state, other)}
             if callable(item):
                 return {"callback": self._callback_number(item)}
             raise TypeError(f"a {type(item).__name__} of the test cannot be given to learner code")
 
-        return encode(value, other, arrays=synced is None)
+        def first(item, depth: int):
+            kind = type(item)
+            if not (kind in (dict, list) or is_plain_array(item) or isinstance(item, np.random.Generator)):
+                return None
+            for number, known in enumerate(synced):
+                if known is item:
+                    return {"sref": number}
+            synced.append(item)
+            number = len(synced) - 1
+            if kind is dict:
+                return {"sdict": [number, [[encode(k, other, depth + 1, True, first),
+                                            encode(v, other, depth + 1, True, first)] for k, v in item.items()]]}
+            if kind is list:
+                return {"slist": [number, [encode(v, other, depth + 1, True, first) for v in item]]}
+            if kind is np.ndarray:
+                return {"sarray": [number, _array_bytes(item)]}
+            return {"srng": [number, encode(item.bit_generator.state, other)]}
+
+        return encode(value, other, first=first if synced is not None else None)
 
     # --- values in --------------------------------------------------------------------------
 
@@ -303,22 +322,40 @@ class Judge:
             return remote
         if tag == "callback" and isinstance(body, int) and 0 <= body < len(self._callbacks):
             return self._callbacks[body]
-        if tag in ("sref", "sview") and isinstance(body, int) and 0 <= body < len(self._synced):
-            return self._synced[body] if tag == "sref" else self._synced[body].view()
+        if tag == "sref" and isinstance(body, int) and 0 <= body < len(self._synced):
+            return self._synced[body]
+        if tag == "sview" and isinstance(body, int) and 0 <= body < len(self._synced) \
+                and type(self._synced[body]) is np.ndarray:
+            return self._synced[body].view()
         raise CodecError(f"unknown value {tag!r}")
 
-    @staticmethod
-    def _sync(changes, synced: list) -> None:
-        """Write what learner code changed in place into the judge's own arrays."""
+    def _sync(self, changes, synced: list) -> None:
+        """Write what learner code changed into what the judge gave it (``synced``): an array's
+        values in place; a dict's or list's items (keys added, removed, rebound: the values as
+        data, the judge's own arrays where learner code kept them); a generator's state."""
         if not isinstance(changes, list):
             raise CodecError("malformed changes")
+        self._synced = synced
         for change in changes:
             if not (isinstance(change, list) and len(change) == 2 and isinstance(change[0], int)
                     and 0 <= change[0] < len(synced)):
                 raise CodecError("malformed change")
-            target, value = synced[change[0]], _array_from(change[1])
-            if value.shape == target.shape and target.flags.writeable:
-                np.copyto(target, value, casting="unsafe")
+            target, value = synced[change[0]], self._in(change[1])
+            if type(target) is np.ndarray and type(value) is np.ndarray:
+                if value.shape == target.shape and target.flags.writeable:
+                    np.copyto(target, value, casting="unsafe")
+            elif type(target) is dict and type(value) is dict:
+                target.clear()
+                target.update(value)
+            elif type(target) is list and type(value) is list:
+                target[:] = value
+            elif isinstance(target, np.random.Generator) and type(value) is dict:
+                try:
+                    target.bit_generator.state = value
+                except (TypeError, ValueError, KeyError) as error:
+                    raise CodecError(f"not a random generator's state ({error})") from None
+            else:
+                raise CodecError("malformed change")
 
     # --- one operation ----------------------------------------------------------------------
 
