@@ -20,8 +20,7 @@ LESSONS_DIR = "lessons"
 GRADING_ENV = "BACKPROP_LAB_GRADING"
 #: Assignments whose test cells still run in the learner's kernel (with the in-kernel guard),
 #: until their tests are written for the judge (autograder/judge.py, docs/threat-model.md):
-#: 06 passes torch autograd objects; 08 lets learner code fill a dict it is given (bn_stats),
-#: shuffle an array through the test's rng and call its own functions from a test's callback.
+#: 06 passes torch autograd objects.
 IN_KERNEL_TESTS = frozenset({"06_pytorch_autograd"})
 #: The stub a learner sees in place of each solution region.
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"

@@ -7,13 +7,19 @@ holds the set-up cell's names (numpy, the check helpers) and the instructor's re
 every name the master's answer cells define is a :class:`Remote` there, a proxy for the learner's
 object in the kernel. Only data crosses between the two (:mod:`autograder.judge_agent`):
 
-* a call sends its arguments as data (copies: learner code can never alias the judge's arrays);
-  the arrays learner code changed in place are sent back and written into the judge's arrays
-  (``sgd_step`` updates its parameters; a test of it sees that);
+* a call sends its arguments as data (copies: learner code can never alias the judge's objects);
+  what learner code changed of them is sent back, after the call and before each callback, and
+  written into the judge's own objects, one rule for all (:meth:`Judge._sync`): an array's values
+  in place (``sgd_step`` updates its parameters; a test of it sees that); a dict's or list's items,
+  keys added, removed or rebound (``bn_stats`` filled; ``params["W1"]`` rebound), the arrays it
+  was given and kept being the judge's own again; a ``np.random.Generator``'s state (a test that
+  draws after the call draws what it would in a kernel);
 * a result comes back as data (numbers, strings, numeric arrays, tuples, lists and dicts of them);
   any other object stays in the kernel and comes back as a :class:`Remote` that forwards calls,
   attribute reads, operators, ``len``/``iter``/indexing/``bool`` and ``isinstance`` to it;
-* a function of the test passed to learner code stays here: the kernel calls it back with data;
+* a function of the test passed to learner code stays here: the kernel calls it back with data,
+  and it may call learner code in turn (while the kernel waits for its answer, it serves the
+  requests that come in the answer's place: re-entrant, at any depth);
 * an exception of learner code comes back as data and is raised here as the builtin exception
   of that name (tests catch ``ValueError``), or as a :class:`LearnerError` of that name.
 

@@ -8,6 +8,14 @@ containers of them. Any other object stays here and crosses as an opaque handle 
 In a kernel, a test cell's requests ride on one execute request, :func:`serve_loop`: each answer
 is the prompt of the input request (Jupyter's stdin channel) whose reply is the next request.
 
+What the judge gives a request crosses as copies, numbered (``sarray``, ``sdict``, ``slist``,
+``srng``): the arrays, dicts, lists and random generators at any depth of its arguments. After
+the call, and before each callback, whatever learner code changed of them goes back as data
+(:meth:`Agent._changes`): an array's values, a dict's or list's items (what it was given and kept
+by its number, ``sref``: the judge puts its own object back), a generator's state. A callback's
+answer may be preceded by requests (the test's function uses learner code): the agent serves
+each, with its own numbered values, until the answer comes.
+
 Nothing here is trusted by the judge: code in this process can replace anything in it, and
 whatever it makes this module answer is simply the learner's answer. What matters is what this
 process never holds: the test's code, its expected values and its comparisons.
