@@ -384,3 +384,37 @@ def test_a_function_of_the_test_may_call_learner_code(learner):
     seen = {}
     assert learner["remember"](lambda x: twice(square, x), 3.0, seen) == 18.0
     assert seen == {"value": 18.0}  # the outer call's dict comes back, after the nested ones
+
+
+#: Lists the test gave, rewritten in place so that the test's own loop checks nothing (03: the
+#: gradients' layers) or checks the sizes the answer built (02: an MLP without its hidden layers).
+#: Lists come back from learner code, so these tests give copies.
+EMPTIED_LAYERS = """\
+def mlp_loss_and_grads(weights, biases, X, y):
+    a = X
+    for W, b in zip(weights, biases):
+        a = 1 / (1 + np.exp(-(a @ W + b)))
+    weights.clear()
+    biases.clear()
+    return np.mean((a - y) ** 2), [], []
+"""
+
+
+def _without_hidden_layers() -> str:
+    code = solution_answers("02_computational_graphs")["MLP"]
+    old = "        sizes = [n_inputs] + list(layer_sizes)\n"
+    assert old in code
+    new = "        sizes = [n_inputs] + list(layer_sizes)[-1:]\n        layer_sizes[:] = sizes[1:]\n"
+    return code.replace(old, new)
+
+
+@pytest.mark.parametrize(("assignment", "grade_id", "code"), [
+    pytest.param("03_manual_backprop", "mlp_loss_and_grads", EMPTIED_LAYERS, id="03: layers emptied"),
+    pytest.param("02_computational_graphs", "MLP", None, id="02: sizes rewritten"),
+])
+def test_lists_rewritten_in_place_earn_nothing(tmp_path, assignment, grade_id, code):
+    answers = {**solution_answers(assignment), grade_id: code or _without_hidden_layers()}
+    report = _grade(tmp_path, assignment, answers)
+    assert report.error is None, report.error
+    earned = [(r.grade_id, r.points) for r in report.results if r.grade_id.startswith(f"test_{grade_id}")]
+    assert earned and not [points for _, points in earned if points], earned
