@@ -19,7 +19,8 @@ object in the kernel. Only data crosses between the two (:mod:`autograder.judge_
   attribute reads, operators, ``len``/``iter``/indexing/``bool`` and ``isinstance`` to it;
 * a function of the test passed to learner code stays here: the kernel calls it back with data,
   and it may call learner code in turn (while the kernel waits for its answer, it serves the
-  requests that come in the answer's place: re-entrant, at any depth);
+  requests that come in the answer's place: re-entrant, at any depth); when learner code it
+  called fails and so fails the call, the test sees that error of the learner's, not the callback's;
 * an exception of learner code comes back as data and is raised here as the builtin exception
   of that name (tests catch ``ValueError``), or as a :class:`LearnerError` of that name.
 
@@ -380,13 +381,16 @@ class Judge:
                    "kwargs": self._out(dict(kwargs or {}), synced), "before": self._pending}
         self._pending = []
         self.generation += 1
-        text = self.transport.request(dumps(request), lambda asked: self._call_back(asked, synced))
+        failed: dict[str, BaseException] = {}  # what learner code raised in a callback, by its words
+        text = self.transport.request(dumps(request), lambda asked: self._call_back(asked, synced, failed))
         try:
             answer = loads(text)
             self._sync(answer.get("sync", []), synced)
             self._synced = synced
             if "error" in answer and isinstance(answer["error"], dict):
                 error = learner_exception(answer["error"])
+                if answer["error"].get("type") == "CallbackError" and error.args and error.args[0] in failed:
+                    error = failed[error.args[0]]  # the learner's own error, in code the test's function called
             elif "ok" in answer:
                 return self._in(answer["ok"])
             else:
@@ -396,7 +400,7 @@ class Judge:
                              f"the learner's code did not give the grader a well-formed answer ({problem})") from None
         raise error
 
-    def _call_back(self, text: str, synced: list) -> str:
+    def _call_back(self, text: str, synced: list, failed: dict) -> str:
         try:
             request = loads(text)
             self._sync(request.get("sync", []), synced)
@@ -405,7 +409,10 @@ class Judge:
             args, kwargs = self._in(request.get("args", [])), self._in(request.get("kwargs", {"dict": []}))
             return dumps({"ok": self._out(function(*args, **kwargs), None)})
         except Exception as error:  # noqa: BLE001 - learner code gets the failure as data
-            return dumps({"error": f"{type(error).__name__}: {error}"[:2000]})
+            words = f"{type(error).__name__}: {error}"[:2000]
+            if isinstance(error, LearnerError) or getattr(error, "learner_traceback", ""):
+                failed[words] = error
+            return dumps({"error": words})
         finally:
             self.generation += 1  # learner code runs on: what came with the callback may change
 

@@ -303,8 +303,12 @@ def twice(f, x):
 def remember(f, x, seen):
     seen["value"] = f(x)
     return seen["value"]
+
+
+def fails(x):
+    raise ValueError(f"no good at {x}")
 """
-LEARNER_NAMES = {"fill", "step", "draw", "square", "twice", "remember"}
+LEARNER_NAMES = {"fill", "step", "draw", "square", "twice", "remember", "fails"}
 
 
 @pytest.fixture(scope="module")
@@ -384,6 +388,8 @@ def test_a_function_of_the_test_may_call_learner_code(learner):
     seen = {}
     assert learner["remember"](lambda x: twice(square, x), 3.0, seen) == 18.0
     assert seen == {"value": 18.0}  # the outer call's dict comes back, after the nested ones
+    with pytest.raises(ValueError, match="no good at 2.0"):  # the learner's own error, not the callback's
+        twice(lambda x: learner["fails"](x), 2.0)
 
 
 #: Lists the test gave, rewritten in place so that the test's own loop checks nothing (03: the
