@@ -307,8 +307,12 @@ def remember(f, x, seen):
 
 def fails(x):
     raise ValueError(f"no good at {x}")
+
+
+def same(a, b):
+    return a is b
 """
-LEARNER_NAMES = {"fill", "step", "draw", "square", "twice", "remember", "fails"}
+LEARNER_NAMES = {"fill", "step", "draw", "square", "twice", "remember", "fails", "same"}
 
 
 @pytest.fixture(scope="module")
@@ -368,6 +372,7 @@ def test_dicts_and_lists_given_to_learner_code_come_back_changed(learner):
     assert learner["step"](params, 0.5) is params  # the result is the very dict it was given
     assert params["W"] is W and np.array_equal(W, 2 * np.ones((2, 2)))
     assert params["b"] is not b and np.array_equal(params["b"], [-0.5, -0.5]) and np.array_equal(b, [0, 0])
+    assert learner["same"](params, params) and learner["same"](W, W) and not learner["same"](W, W.copy())  # one object
 
 
 def test_a_generator_given_to_learner_code_moves_on_as_it_would_in_the_kernel(learner):
