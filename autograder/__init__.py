@@ -19,7 +19,7 @@
   learner code as a sentence) and :mod:`autograder.lessons` (the lesson section of each function)
 - :mod:`autograder.misconceptions` the class's named mistakes: counts, the HTML report
 - :mod:`autograder.sandbox`       the kernel's jail and limits; :mod:`autograder.kernel_guard` and
-  :mod:`autograder.tamper` guard the steps whose tests still run in the kernel (06, 08)
+  :mod:`autograder.tamper` guard the steps whose tests still run in the kernel (06)
 - ``python -m autograder``        the command line (``--help`` lists the commands)
 """
 

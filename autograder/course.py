@@ -18,11 +18,8 @@ LESSONS_DIR = "lessons"
 
 #: Set in the kernels that grade a notebook, so that the self-check cell inside does nothing.
 GRADING_ENV = "BACKPROP_LAB_GRADING"
-#: Assignments whose test cells still run in the learner's kernel (with the in-kernel guard),
-#: until their tests are written for the judge (autograder/judge.py, docs/threat-model.md):
-#: 08 lets learner code fill a dict it is given (bn_stats),
-#: shuffle an array through the test's rng and call its own functions from a test's callback.
-IN_KERNEL_TESTS = frozenset({"08_capstone"})
+#: Assignments whose test cells still run in the learner's kernel: none (every step is judged).
+IN_KERNEL_TESTS = frozenset()
 #: The stub a learner sees in place of each solution region.
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 #: Seconds one cell may run while grading before it counts as an infinite loop.

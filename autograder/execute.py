@@ -466,14 +466,14 @@ class KernelTransport:
     def request(self, text: str, on_callback) -> str:
         if self.stopped is not None:  # the kernel did not answer earlier in this cell: no more requests
             raise self.stopped
-        if self._busy:  # the kernel waits for a callback's answer: it cannot take a request now
-            raise judge.Unanswered("no_answer", "JudgeError", "a function of the test used a learner object")
-        self._busy = True
+        # While the kernel waits for a callback's answer (``_busy``), the function of the test may use
+        # learner code: its request is the reply to that input request, and the agent serves it first.
+        if self._loop is None and not self._busy:
+            self._loop = self.client.execute(f"{self.agent_name}.serve_loop()", silent=True, store_history=False,
+                                             allow_stdin=True, stop_on_error=False)
+            self._next_prompt()  # the loop is ready
+        busy, self._busy = self._busy, True
         try:
-            if self._loop is None:
-                self._loop = self.client.execute(f"{self.agent_name}.serve_loop()", silent=True, store_history=False,
-                                                 allow_stdin=True, stop_on_error=False)
-                self._next_prompt()  # the loop is ready
             self.client.input(text)
             while True:
                 prompt = self._next_prompt()
@@ -481,7 +481,7 @@ class KernelTransport:
                     return prompt
                 self.client.input(on_callback(prompt))
         finally:
-            self._busy = False
+            self._busy = busy
 
     def finish(self) -> None:
         """Close the agent's loop at the end of a test cell, and wait until the kernel is idle."""

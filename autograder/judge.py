@@ -7,13 +7,20 @@ holds the set-up cell's names (numpy, the check helpers) and the instructor's re
 every name the master's answer cells define is a :class:`Remote` there, a proxy for the learner's
 object in the kernel. Only data crosses between the two (:mod:`autograder.judge_agent`):
 
-* a call sends its arguments as data (copies: learner code can never alias the judge's arrays);
-  the arrays learner code changed in place are sent back and written into the judge's arrays
-  (``sgd_step`` updates its parameters; a test of it sees that);
+* a call sends its arguments as data (copies: learner code can never alias the judge's objects);
+  what learner code changed of them is sent back, after the call and before each callback, and
+  written into the judge's own objects, one rule for all (:meth:`Judge._sync`): an array's values
+  in place (``sgd_step`` updates its parameters; a test of it sees that); a dict's or list's items,
+  keys added, removed or rebound (``bn_stats`` filled; ``params["W1"]`` rebound), the arrays it
+  was given and kept being the judge's own again; a ``np.random.Generator``'s state (a test that
+  draws after the call draws what it would in a kernel);
 * a result comes back as data (numbers, strings, numeric arrays, tuples, lists and dicts of them);
   any other object stays in the kernel and comes back as a :class:`Remote` that forwards calls,
   attribute reads, operators, ``len``/``iter``/indexing/``bool`` and ``isinstance`` to it;
-* a function of the test passed to learner code stays here: the kernel calls it back with data;
+* a function of the test passed to learner code stays here: the kernel calls it back with data,
+  and it may call learner code in turn (while the kernel waits for its answer, it serves the
+  requests that come in the answer's place: re-entrant, at any depth); when learner code it
+  called fails and so fails the call, the test sees that error of the learner's, not the callback's;
 * an exception of learner code comes back as data and is raised here as the builtin exception
   of that name (tests catch ``ValueError``), or as a :class:`LearnerError` of that name.
 
@@ -38,7 +45,7 @@ import numpy as np
 from nbformat.notebooknode import NotebookNode
 
 from . import cells, tamper
-from .judge_agent import Agent, CodecError, _array_from, decode, dumps, encode, is_plain_array, loads
+from .judge_agent import Agent, CodecError, _array_bytes, decode, dumps, encode, is_plain_array, loads
 
 
 class LearnerError(Exception):
@@ -229,15 +236,16 @@ class LocalTransport:
         """The end of a test cell (nothing to close here)."""
 
     def request(self, text: str, on_callback) -> str:
-        if self._callback is not None:
-            raise Unanswered("no_answer", "JudgeError", "a function of the test called learner code back")
-        self._callback = on_callback
+        outer, self._callback = self._callback, on_callback
         try:
+            if outer is not None:  # a function of the test uses learner code: what it prints is captured already
+                return self.agent.serve(text)
             with captured() as (out, err):
                 return self.agent.serve(text)
         finally:
-            self._callback = None
-            self.streams += _streams(out, err)
+            self._callback = outer
+            if outer is None:
+                self.streams += _streams(out, err)
 
 
 class Judge:
@@ -267,21 +275,39 @@ class Judge:
         return number
 
     def _out(self, value, synced: list | None):
+        """``value`` as data for learner code. With ``synced`` (a call's arguments), every array,
+        dict, list and generator in it is numbered there, so that its changes come back (once
+        each: an object given twice arrives as one object)."""
         def other(item):
             if isinstance(item, Remote):
                 if item._judge is not self:
                     raise TypeError("a learner object of another grading run")
                 return item._target
-            if synced is not None and is_plain_array(item):
-                synced.append(item)
-                return {"sarray": [len(synced) - 1, encode(item, other)["array"]]}
             if isinstance(item, np.random.Generator):
                 return {"rng": encode(item.bit_generator.state, other)}
             if callable(item):
                 return {"callback": self._callback_number(item)}
             raise TypeError(f"a {type(item).__name__} of the test cannot be given to learner code")
 
-        return encode(value, other, arrays=synced is None)
+        def first(item, depth: int):
+            kind = type(item)
+            if not (kind in (dict, list) or is_plain_array(item) or isinstance(item, np.random.Generator)):
+                return None
+            for number, known in enumerate(synced):
+                if known is item:
+                    return {"sref": number}
+            synced.append(item)
+            number = len(synced) - 1
+            if kind is dict:
+                return {"sdict": [number, [[encode(k, other, depth + 1, True, first),
+                                            encode(v, other, depth + 1, True, first)] for k, v in item.items()]]}
+            if kind is list:
+                return {"slist": [number, [encode(v, other, depth + 1, True, first) for v in item]]}
+            if kind is np.ndarray:
+                return {"sarray": [number, _array_bytes(item)]}
+            return {"srng": [number, encode(item.bit_generator.state, other)]}
+
+        return encode(value, other, first=first if synced is not None else None)
 
     # --- values in --------------------------------------------------------------------------
 
@@ -303,22 +329,40 @@ class Judge:
             return remote
         if tag == "callback" and isinstance(body, int) and 0 <= body < len(self._callbacks):
             return self._callbacks[body]
-        if tag in ("sref", "sview") and isinstance(body, int) and 0 <= body < len(self._synced):
-            return self._synced[body] if tag == "sref" else self._synced[body].view()
+        if tag == "sref" and isinstance(body, int) and 0 <= body < len(self._synced):
+            return self._synced[body]
+        if tag == "sview" and isinstance(body, int) and 0 <= body < len(self._synced) \
+                and type(self._synced[body]) is np.ndarray:
+            return self._synced[body].view()
         raise CodecError(f"unknown value {tag!r}")
 
-    @staticmethod
-    def _sync(changes, synced: list) -> None:
-        """Write what learner code changed in place into the judge's own arrays."""
+    def _sync(self, changes, synced: list) -> None:
+        """Write what learner code changed into what the judge gave it (``synced``): an array's
+        values in place; a dict's or list's items (keys added, removed, rebound: the values as
+        data, the judge's own arrays where learner code kept them); a generator's state."""
         if not isinstance(changes, list):
             raise CodecError("malformed changes")
+        self._synced = synced
         for change in changes:
             if not (isinstance(change, list) and len(change) == 2 and isinstance(change[0], int)
                     and 0 <= change[0] < len(synced)):
                 raise CodecError("malformed change")
-            target, value = synced[change[0]], _array_from(change[1])
-            if value.shape == target.shape and target.flags.writeable:
-                np.copyto(target, value, casting="unsafe")
+            target, value = synced[change[0]], self._in(change[1])
+            if type(target) is np.ndarray and type(value) is np.ndarray:
+                if value.shape == target.shape and target.flags.writeable:
+                    np.copyto(target, value, casting="unsafe")
+            elif type(target) is dict and type(value) is dict:
+                target.clear()
+                target.update(value)
+            elif type(target) is list and type(value) is list:
+                target[:] = value
+            elif isinstance(target, np.random.Generator) and type(value) is dict:
+                try:
+                    target.bit_generator.state = value
+                except (TypeError, ValueError, KeyError) as error:
+                    raise CodecError(f"not a random generator's state ({error})") from None
+            else:
+                raise CodecError("malformed change")
 
     # --- one operation ----------------------------------------------------------------------
 
@@ -337,13 +381,16 @@ class Judge:
                    "kwargs": self._out(dict(kwargs or {}), synced), "before": self._pending}
         self._pending = []
         self.generation += 1
-        text = self.transport.request(dumps(request), lambda asked: self._call_back(asked, synced))
+        failed: dict[str, BaseException] = {}  # what learner code raised in a callback, by its words
+        text = self.transport.request(dumps(request), lambda asked: self._call_back(asked, synced, failed))
         try:
             answer = loads(text)
             self._sync(answer.get("sync", []), synced)
             self._synced = synced
             if "error" in answer and isinstance(answer["error"], dict):
                 error = learner_exception(answer["error"])
+                if answer["error"].get("type") == "CallbackError" and error.args and error.args[0] in failed:
+                    error = failed[error.args[0]]  # the learner's own error, in code the test's function called
             elif "ok" in answer:
                 return self._in(answer["ok"])
             else:
@@ -353,7 +400,7 @@ class Judge:
                              f"the learner's code did not give the grader a well-formed answer ({problem})") from None
         raise error
 
-    def _call_back(self, text: str, synced: list) -> str:
+    def _call_back(self, text: str, synced: list, failed: dict) -> str:
         try:
             request = loads(text)
             self._sync(request.get("sync", []), synced)
@@ -362,7 +409,10 @@ class Judge:
             args, kwargs = self._in(request.get("args", [])), self._in(request.get("kwargs", {"dict": []}))
             return dumps({"ok": self._out(function(*args, **kwargs), None)})
         except Exception as error:  # noqa: BLE001 - learner code gets the failure as data
-            return dumps({"error": f"{type(error).__name__}: {error}"[:2000]})
+            words = f"{type(error).__name__}: {error}"[:2000]
+            if isinstance(error, LearnerError) or getattr(error, "learner_traceback", ""):
+                failed[words] = error
+            return dumps({"error": words})
         finally:
             self.generation += 1  # learner code runs on: what came with the callback may change
 

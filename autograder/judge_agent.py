@@ -8,6 +8,14 @@ containers of them. Any other object stays here and crosses as an opaque handle 
 In a kernel, a test cell's requests ride on one execute request, :func:`serve_loop`: each answer
 is the prompt of the input request (Jupyter's stdin channel) whose reply is the next request.
 
+What the judge gives a request crosses as copies, numbered (``sarray``, ``sdict``, ``slist``,
+``srng``): the arrays, dicts, lists and random generators at any depth of its arguments. After
+the call, and before each callback, whatever learner code changed of them goes back as data
+(:meth:`Agent._changes`): an array's values, a dict's or list's items (what it was given and kept
+by its number, ``sref``: the judge puts its own object back), a generator's state. A callback's
+answer may be preceded by requests (the test's function uses learner code): the agent serves
+each, with its own numbered values, until the answer comes.
+
 Nothing here is trusted by the judge: code in this process can replace anything in it, and
 whatever it makes this module answer is simply the learner's answer. What matters is what this
 process never holds: the test's code, its expected values and its comparisons.
@@ -71,11 +79,14 @@ def is_plain_array(value: object) -> bool:
     return type(value) is np.ndarray and value.dtype.kind in _NUMERIC_KINDS
 
 
-def encode(value: object, other, depth: int = 0, arrays: bool = True) -> object:
+def encode(value: object, other, depth: int = 0, arrays: bool = True, first=None) -> object:
     """``value`` as JSON-ready data; ``other(value)`` encodes what is not data (or raises), and
-    the arrays too when ``arrays`` is false."""
+    the arrays too when ``arrays`` is false. ``first(value, depth)``, when given, is asked before
+    anything else and may encode the value itself (a container that is synced: not None)."""
     if depth > MAX_DEPTH:
         raise CodecError("the value nests too deeply")
+    if first is not None and (found := first(value, depth)) is not None:
+        return found
     kind = type(value)
     if value is None or kind is bool or kind is str:
         return value
@@ -90,11 +101,11 @@ def encode(value: object, other, depth: int = 0, arrays: bool = True) -> object:
     if isinstance(value, np.generic) and type(value).__module__ == "numpy" and value.dtype.kind in _NUMERIC_KINDS:
         return {"scalar": _array_bytes(np.asarray(value))}
     if kind is tuple:
-        return {"tuple": [encode(item, other, depth + 1, arrays) for item in value]}
+        return {"tuple": [encode(item, other, depth + 1, arrays, first) for item in value]}
     if kind is list:
-        return [encode(item, other, depth + 1, arrays) for item in value]
+        return [encode(item, other, depth + 1, arrays, first) for item in value]
     if kind is dict:
-        return {"dict": [[encode(k, other, depth + 1, arrays), encode(v, other, depth + 1, arrays)]
+        return {"dict": [[encode(k, other, depth + 1, arrays, first), encode(v, other, depth + 1, arrays, first)]
                          for k, v in value.items()]}
     return other(value)
 
@@ -170,6 +181,24 @@ class CallbackError(RuntimeError):
     """A function of the test, called back by learner code, failed."""
 
 
+#: The bit generators whose state may cross (a ``Generator`` crosses as its bit generator's state).
+_BIT_GENERATORS = {kind.__name__: kind for kind in (np.random.PCG64, np.random.PCG64DXSM, np.random.Philox,
+                                                      np.random.SFC64, np.random.MT19937)}
+
+
+def generator_from(state: object) -> np.random.Generator:
+    """A generator in the state ``state`` (a bit generator's ``state`` dict, decoded)."""
+    kind = _BIT_GENERATORS.get(state.get("bit_generator")) if isinstance(state, dict) else None
+    if kind is None:
+        raise CodecError("not a random generator's state")
+    bit_generator = kind()
+    try:
+        bit_generator.state = state
+    except (TypeError, ValueError, KeyError) as error:
+        raise CodecError(f"not a random generator's state ({error})") from None
+    return np.random.Generator(bit_generator)
+
+
 def _learner_traceback(error: BaseException) -> str:
     frames = [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename != __file__]
     lines = traceback.format_list(frames) + traceback.format_exception_only(type(error), error)
@@ -225,7 +254,10 @@ class Agent:
         self.handles: dict[int, object] = {}
         self._numbers: dict[int, int] = {}  # id(object) -> handle number
         self._callbacks: dict[int, _Callback] = {}
-        self._synced: list[tuple[np.ndarray, int, bytes]] = []
+        # What the judge gave the request being served, to be synced back: [value, ref, state]
+        # (an array, dict, list or generator; ref is the judge's number for it), and by id.
+        self._synced: list[list] = []
+        self._refs: dict[int, int] = {}
         self._method_names: dict[type, list[str]] = {}
 
     # encoding the learner's values
@@ -269,17 +301,21 @@ class Agent:
         return self._method_names[kind]
 
     def _out(self, value: object) -> object:
-        return encode(value, self._other, arrays=False)
+        return encode(value, self._other, arrays=False, first=self._known)
+
+    def _known(self, value: object, depth: int) -> dict | None:
+        """What the judge gave this request (an array, dict, list, generator) comes back as itself:
+        results may alias their arguments, and a dict may hold the very arrays it was given."""
+        ref = self._refs.get(id(value))
+        return {"sref": ref} if ref is not None else None
 
     def _other(self, value: object) -> object:
-        """An array the judge sent comes back as itself (or its whole view): results may alias."""
+        """An array the judge sent comes back as its whole view, if it is one: results may alias."""
         if not is_plain_array(value):
             return self._handle(value)
         for array, ref, _ in self._synced:
-            if value is array:
-                return {"sref": ref}
-        for array, ref, _ in self._synced:
-            if (value.shape, value.strides, value.dtype) == (array.shape, array.strides, array.dtype) \
+            if type(array) is np.ndarray and (value.shape, value.strides, value.dtype) == (
+                    array.shape, array.strides, array.dtype) \
                     and value.__array_interface__["data"][0] == array.__array_interface__["data"][0]:
                 return {"sview": ref}
         return {"array": _array_bytes(value)}
@@ -298,41 +334,85 @@ class Agent:
             return self.namespace[body]
         if tag == "callback" and isinstance(body, int):
             return self._callbacks.setdefault(body, _Callback(self, body))
-        if tag == "sarray" and type(body) is list and len(body) == 2:  # an array whose changes go back
-            array = _array_from(body[1])
-            self._synced.append((array, int(body[0]), array.tobytes()))
-            return array
+        if tag in ("sarray", "sdict", "slist", "srng") and type(body) is list and len(body) == 2 \
+                and type(body[0]) is int:  # a value whose changes go back to the judge
+            return self._synced_value(tag, body[0], body[1])
+        if tag == "sref" and type(body) is int:  # the same value again (one object given twice)
+            for value, ref, _ in self._synced:
+                if ref == body:
+                    return value
         if tag == "rng" and isinstance(body, dict):
-            generator = np.random.Generator(np.random.PCG64())
-            generator.bit_generator.state = decode(body, self._tagged)
-            return generator
+            return generator_from(decode(body, self._tagged))
         if tag == "method" and isinstance(body, dict) and isinstance(body.get("name"), str):
             return getattr(self._in(body.get("of")), body["name"])
         if tag == "operation" and body in OPERATIONS:
             return OPERATIONS[body]
         raise CodecError(f"unknown value {tag!r}")
 
+    def _synced_value(self, tag: str, ref: int, data: object) -> object:
+        """An array, dict, list or generator the judge gave, kept so that its changes go back."""
+        if tag == "sarray":
+            value = _array_from(data)
+        elif tag == "srng":
+            value = generator_from(self._in(data))
+        elif type(data) is list:
+            value = {} if tag == "sdict" else []
+        else:
+            raise CodecError(f"malformed {tag}")
+        self._synced.append([value, ref, None])
+        self._refs[id(value)] = ref
+        if tag == "sdict":  # its items after it: a container that holds itself is the same object
+            value.update(self._in({"dict": data}))
+        elif tag == "slist":
+            value.extend(self._in(data))
+        return value
+
+    def _state(self, value: object) -> object:
+        """What the judge would see of a synced value: compared before and after learner code ran."""
+        if type(value) is np.ndarray:
+            return value.tobytes()
+        if type(value) is dict:
+            return {"dict": [[self._out(k), self._out(v)] for k, v in value.items()]}
+        if type(value) is list:
+            return [self._out(item) for item in value]
+        return self._out(value.bit_generator.state)
+
     def _changes(self) -> list:
-        """The arrays the judge sent that learner code changed since they were last reported."""
+        """What the judge gave that learner code changed since it was last reported, as data: an
+        array's values; a dict's or list's items (its own arrays by reference); a generator's state."""
         changed = []
-        for index, (array, ref, before) in enumerate(self._synced):
-            now = array.tobytes()
+        for entry in self._synced:
+            value, ref, before = entry
+            now = self._state(value)
             if now != before:
-                changed.append([ref, _array_bytes(array)])
-                self._synced[index] = (array, ref, now)
+                changed.append([ref, {"array": _array_bytes(value)} if type(value) is np.ndarray else now])
+                entry[2] = now
         return changed
 
     def call_back(self, number: int, args: tuple, kwargs: dict):
+        """Call a function of the test: ask the judge. While it answers, the test's function may
+        use learner code: its requests come in place of the answer, and are served, until the
+        answer comes."""
         request = {"callback": number, "args": self._out(list(args)), "kwargs": self._out(kwargs),
                    "sync": self._changes()}
-        answer = loads(self.ask(dumps(request)))
+        text = self.ask(dumps(request))
+        while "fn" in (answer := loads(text)):
+            text = self.ask(self.serve(text))
         if "error" in answer:
             raise CallbackError(str(answer["error"])[:2000])
         return self._in(answer.get("ok"))
 
     def serve(self, text: str) -> str:
-        """Perform one request: ``{"fn": f, "args": [...], "kwargs": {...}}``; the answer as text."""
-        self._synced = []
+        """Perform one request: ``{"fn": f, "args": [...], "kwargs": {...}}``; the answer as text.
+        (Re-entrant: a request served while a callback waits keeps its own synced values.)"""
+        outer = self._synced, self._refs
+        self._synced, self._refs = [], {}
+        try:
+            return self._serve(text)
+        finally:
+            self._synced, self._refs = outer
+
+    def _serve(self, text: str) -> str:
         try:
             request = loads(text)
             for target, name, value in self._in(request.get("before", [])):  # attributes the judge set
@@ -342,6 +422,8 @@ class Agent:
             kwargs = self._in(request.get("kwargs", {"dict": []}))
             if not isinstance(args, list) or not isinstance(kwargs, dict):
                 raise CodecError("malformed request")
+            for entry in self._synced:
+                entry[2] = self._state(entry[0])
             result = function(*args, **kwargs)
             answer = {"ok": self._out(result)}
         except KeyboardInterrupt:

@@ -10,6 +10,10 @@ Every function computes with torch's autograd (float64), independently of any nu
 takes keyword switches that produce the answers of the usual mistakes, so that a test can name
 the mistake a learner made. A learner's cell cannot import this module (the tamper scan refuses
 ``autograder``); it lives here so that the test cells stay short and say what they check.
+
+The checks run in the judge (:mod:`autograder.judge`), which writes back what learner code changes
+of its arguments; so they give learner code copies (``_fresh``, ``_copy``) wherever they compute an
+expected value from the same inputs after the call: zeroing them in place gains nothing.
 """
 
 from __future__ import annotations
@@ -390,10 +394,16 @@ def _copy(params: dict) -> dict:
     return {name: np.array(value, dtype=np.float64, copy=True) for name, value in params.items()}
 
 
+def _fresh(array):
+    """A copy for learner code: what it changes in place never reaches the values the test computes
+    its expected answers from."""
+    return np.array(array, copy=True)
+
+
 @_guarded
 def check_loss_and_grads(network_loss_and_grads, params: dict, X, labels, where: str, bn_stats=None) -> None:
     before, stats = _copy(params), None if bn_stats is None else _copy(bn_stats)
-    result = network_loss_and_grads(params, X, labels, stats)
+    result = network_loss_and_grads(params, _fresh(X), _fresh(labels), stats)
     _require(isinstance(result, tuple | list) and len(result) == 2,
                "network_loss_and_grads must return a tuple (loss, grads).")
     for name in before:
@@ -462,7 +472,7 @@ def check_gradients_pass_gradient_check(network_loss_and_grads, gradient_check, 
 @_guarded
 def check_predict(network_predict, params: dict, X, where: str, bn_stats=None) -> None:
     stats = None if bn_stats is None else _copy(bn_stats)
-    scores = network_predict(params, X, stats)
+    scores = network_predict(_copy(params), _fresh(X), stats)
     expected = predict(params, X, bn_stats)
     _shape(scores, expected.shape, f"network_predict(...) {where}", hint="one row of class scores per example")
     def mistakes():
@@ -489,7 +499,7 @@ def check_training_step(training_step, params: dict, batches, lr: float, where: 
     current, stats = _copy(params), None if bn_stats is None else _copy(bn_stats)
     losses = []
     for X, labels in batches:
-        loss = training_step(current, X, labels, lr, stats, max_norm)
+        loss = training_step(current, _fresh(X), _fresh(labels), lr, stats, max_norm)
         _require(np.ndim(loss) == 0 and loss is not None,
                    f"training_step must return the loss as a number, got {type(loss).__name__}.")
         losses.append(float(loss))
@@ -524,7 +534,7 @@ def check_train_network(train_network, params: dict, data, epochs: int, batch_si
                         where: str, bn_stats=None, max_norm=None) -> dict:
     X_train, y_train, X_val, y_val = data
     current, stats = _copy(params), None if bn_stats is None else _copy(bn_stats)
-    result = train_network(current, X_train, y_train, X_val, y_val, epochs, batch_size, lr,
+    result = train_network(current, *(_fresh(part) for part in data), epochs, batch_size, lr,
                            np.random.default_rng(seed), stats, max_norm)
     keys = ["loss", "train_accuracy", "val_accuracy"]
     _require(isinstance(result, dict) and all(k in result for k in keys),
@@ -566,9 +576,9 @@ def check_train_network(train_network, params: dict, data, epochs: int, batch_si
 def check_layers(affine_forward, affine_backward, relu_forward, relu_backward, rng, where: str) -> None:
     n, d, m = (int(v) for v in rng.integers(2, 7, size=3))
     x, w, b, dout = rng.normal(size=(n, d)), rng.normal(size=(d, m)), rng.normal(size=m), rng.normal(size=(n, m))
-    out, cache = affine_forward(x, w, b)
+    out, cache = affine_forward(x.copy(), w.copy(), b.copy())
     _close(out, x @ w + b, f"affine_forward(x, w, b) {where}", hint="out = x @ w + b")
-    dx, dw, db = affine_backward(dout, cache)
+    dx, dw, db = affine_backward(dout.copy(), cache)
     _close(dx, dout @ w.T, f"affine_backward's dx {where}", hint="dx = dout @ w.T, shaped like x")
     _close(dw, x.T @ dout, f"affine_backward's dw {where}", hint="dw = x.T @ dout, shaped like w", mistakes={
         "do not divide dw by N: the 1/N of the loss is already inside dout": x.T @ dout / n})
@@ -615,7 +625,7 @@ def check_gradient_tools(numerical_gradient, relative_error, gradient_check, rng
     _unchanged(x, before, "x", hint="numerical_gradient must restore every entry it perturbs")
     _close(numeric, grad_f(before), f"numerical_gradient(f, x) {where}", rtol=1e-6, atol=1e-8)
     a, b = rng.normal(size=5), rng.normal(size=5)
-    _close(relative_error(a, b), np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)),
+    _close(relative_error(a.copy(), b.copy()), np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)),
                 f"relative_error(a, b) {where}", hint="norm(a - b) / (norm(a) + norm(b))")
     _close(relative_error(np.zeros(3), np.zeros(3)), 0.0, "relative_error of two zero arrays")
     passed, error = gradient_check(f, grad_f, x)
@@ -647,7 +657,7 @@ def check_step07_tools(he_init, clip_by_global_norm, batchnorm_forward, batchnor
     def batchnorm(v, g=gamma, bt=beta, ddof=0):
         return g * (v - v.mean(axis=0)) / np.sqrt(v.var(axis=0, ddof=ddof) + 1e-5) + bt
 
-    out, cache = batchnorm_forward(x.copy(), gamma, beta)
+    out, cache = batchnorm_forward(x.copy(), gamma.copy(), beta.copy())
     _close(out, batchnorm(x), f"batchnorm_forward {where}", rtol=1e-7, mistakes={
         "the variance of the batch divides by N, not N - 1": batchnorm(x, ddof=1)})
     dx, dgamma, dbeta = batchnorm_backward(dout.copy(), cache)

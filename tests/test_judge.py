@@ -225,3 +225,208 @@ def test_a_learner_object_is_a_proxy_named_like_it():
     assert point.x == -2.0 and point.norm() == 2.0 and isinstance(point, judge.namespace["Point"])
     point.x = 3.0
     assert point.norm() == 3.0
+
+
+# --- step 08, judged outside the kernel ------------------------------------------------------
+
+CAPSTONE = "08_capstone"
+
+#: affine_forward and affine_backward zero their inputs in place and return what zeros give
+#: (relu is right): the expected values, computed after the call from the same arrays, agree.
+CAPSTONE_ZEROED_INPUTS = {"affine_forward": """\
+def affine_forward(x, w, b):
+    x[...], w[...], b[...] = 0, 0, 0
+    return x @ w + b, (x, w, b)
+
+
+def affine_backward(dout, cache):
+    x, w, b = cache
+    dout[...] = 0
+    return dout @ w.T, x.T @ dout, dout.sum(axis=0)
+
+
+def relu_forward(x):
+    return np.maximum(x, 0.0), x
+
+
+def relu_backward(dout, cache):
+    return dout * (cache > 0)
+"""}
+
+
+def test_forged_kernel_replies_earn_nothing_on_the_capstone(tmp_path):
+    """While step 08 ran its tests in the kernel, the untouched stubs with forged replies scored 36/36."""
+    report = _grade(tmp_path, CAPSTONE, {}, first_cell=FORGED_REPLIES)
+    assert report.max_score > 0 and report.score == 0, _points(report)
+
+
+def test_capstone_inputs_zeroed_in_place_earn_nothing(tmp_path):
+    """Zeroing the test's inputs in place scored the two affine tests (2 points) in the kernel."""
+    report = _grade(tmp_path, CAPSTONE, CAPSTONE_ZEROED_INPUTS)
+    assert report.error is None, report.error
+    assert report.max_score > 0 and report.score == 0, _points(report)
+
+
+# --- what comes back from learner code: containers, generators, callbacks ---------------------
+
+#: Learner code that changes what it is given, draws from a given generator, and calls back.
+LEARNER = """\
+import numpy as np
+
+
+def fill(stats, items):
+    stats["mean"] = np.ones(2)   # a key added
+    del stats["old"]             # a key removed
+    stats["kept"] += 1           # an array of the dict, changed in place
+    items.append(3)
+    items[0] = "first"
+
+
+def step(params, lr):
+    params["W"] *= 2                    # in place: the judge's own array
+    params["b"] = params["b"] - lr      # rebound: a new array
+    return params
+
+
+def draw(rng, X):
+    rng.shuffle(X)
+    return int(rng.integers(10**6))
+
+
+def square(x):
+    return x * x
+
+
+def twice(f, x):
+    return f(x) + f(x)
+
+
+def remember(f, x, seen):
+    seen["value"] = f(x)
+    return seen["value"]
+
+
+def fails(x):
+    raise ValueError(f"no good at {x}")
+
+
+def same(a, b):
+    return a is b
+"""
+LEARNER_NAMES = {"fill", "step", "draw", "square", "twice", "remember", "fails", "same"}
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    """A plain kernel (the grader's sandbox is not needed for the suite's own code) with the agent."""
+    from jupyter_client.manager import KernelManager
+
+    manager = KernelManager(kernel_name="python3")
+    manager.start_kernel()
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        reply = client.execute_interactive("import autograder.judge_agent as _agent\n_agent.install(get_ipython())\n"
+                                           + LEARNER, timeout=60)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        yield manager
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+@pytest.fixture(params=["local", pytest.param("kernel", marks=pytest.mark.slow)])
+def learner(request):
+    """The judge's proxies for LEARNER, through the in-process agent or the kernel's."""
+    from autograder.execute import KernelTransport
+    from autograder.judge import Judge, LocalTransport
+
+    if request.param == "local":
+        namespace = {}
+        exec(LEARNER, namespace)  # noqa: S102 - the suite's own code
+        transport = LocalTransport(namespace)
+    else:
+        transport = KernelTransport(request.getfixturevalue("kernel"), "_agent", 100_000, 5.0)
+        transport.start_cell(60)
+    judge = Judge(transport, LEARNER_NAMES)
+    try:
+        yield judge.namespace
+    finally:
+        transport.finish()
+        if request.param == "kernel":
+            transport.close()
+
+
+def test_dicts_and_lists_given_to_learner_code_come_back_changed(learner):
+    import numpy as np
+
+    kept = np.zeros(1)
+    stats, items = {"old": 1.0, "kept": kept}, [1, 2]
+    assert learner["fill"](stats, items) is None
+    assert sorted(stats) == ["kept", "mean"] and np.array_equal(stats["mean"], np.ones(2))
+    assert stats["kept"] is kept and kept[0] == 1  # the judge's own array, changed in place
+    assert items == ["first", 2, 3]
+
+    W, b = np.ones((2, 2)), np.zeros(2)
+    params = {"W": W, "b": b}
+    assert learner["step"](params, 0.5) is params  # the result is the very dict it was given
+    assert params["W"] is W and np.array_equal(W, 2 * np.ones((2, 2)))
+    assert params["b"] is not b and np.array_equal(params["b"], [-0.5, -0.5]) and np.array_equal(b, [0, 0])
+    assert learner["same"](params, params) and learner["same"](W, W) and not learner["same"](W, W.copy())  # one object
+
+
+def test_a_generator_given_to_learner_code_moves_on_as_it_would_in_the_kernel(learner):
+    import numpy as np
+
+    rng, same = np.random.default_rng(7), np.random.default_rng(7)
+    X, shuffled = np.arange(10), np.arange(10)
+    same.shuffle(shuffled)
+    assert learner["draw"](rng, X) == int(same.integers(10**6))
+    assert np.array_equal(X, shuffled)
+    assert rng.normal() == same.normal()  # the test's generator drew what learner code drew
+
+
+def test_a_function_of_the_test_may_call_learner_code(learner):
+    square, twice = learner["square"], learner["twice"]
+    assert twice(lambda x: square(x) + 1, 3.0) == 20.0
+    assert twice(lambda x: twice(lambda y: square(y), x), 2.0) == 16.0  # two levels deep
+    seen = {}
+    assert learner["remember"](lambda x: twice(square, x), 3.0, seen) == 18.0
+    assert seen == {"value": 18.0}  # the outer call's dict comes back, after the nested ones
+    with pytest.raises(ValueError, match="no good at 2.0"):  # the learner's own error, not the callback's
+        twice(lambda x: learner["fails"](x), 2.0)
+
+
+#: Lists the test gave, rewritten in place so that the test's own loop checks nothing (03: the
+#: gradients' layers) or checks the sizes the answer built (02: an MLP without its hidden layers).
+#: Lists come back from learner code, so these tests give copies.
+EMPTIED_LAYERS = """\
+def mlp_loss_and_grads(weights, biases, X, y):
+    a = X
+    for W, b in zip(weights, biases):
+        a = 1 / (1 + np.exp(-(a @ W + b)))
+    weights.clear()
+    biases.clear()
+    return np.mean((a - y) ** 2), [], []
+"""
+
+
+def _without_hidden_layers() -> str:
+    code = solution_answers("02_computational_graphs")["MLP"]
+    old = "        sizes = [n_inputs] + list(layer_sizes)\n"
+    assert old in code
+    new = "        sizes = [n_inputs] + list(layer_sizes)[-1:]\n        layer_sizes[:] = sizes[1:]\n"
+    return code.replace(old, new)
+
+
+@pytest.mark.parametrize(("assignment", "grade_id", "code"), [
+    pytest.param("03_manual_backprop", "mlp_loss_and_grads", EMPTIED_LAYERS, id="03: layers emptied"),
+    pytest.param("02_computational_graphs", "MLP", None, id="02: sizes rewritten"),
+])
+def test_lists_rewritten_in_place_earn_nothing(tmp_path, assignment, grade_id, code):
+    answers = {**solution_answers(assignment), grade_id: code or _without_hidden_layers()}
+    report = _grade(tmp_path, assignment, answers)
+    assert report.error is None, report.error
+    earned = [(r.grade_id, r.points) for r in report.results if r.grade_id.startswith(f"test_{grade_id}")]
+    assert earned and not [points for _, points in earned if points], earned
