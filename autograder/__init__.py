@@ -18,8 +18,9 @@
   :mod:`autograder.diagnosis` (the general diagnosis), :mod:`autograder.explain` (an error of
   learner code as a sentence) and :mod:`autograder.lessons` (the lesson section of each function)
 - :mod:`autograder.misconceptions` the class's named mistakes: counts, the HTML report
-- :mod:`autograder.sandbox`       the kernel's jail and limits; :mod:`autograder.kernel_guard` and
-  :mod:`autograder.tamper` guard the steps whose tests still run in the kernel (06)
+- :mod:`autograder.sandbox`       the kernel's jail and limits; :mod:`autograder.tamper` refuses
+  learner cells that import the course's own code
+- :mod:`autograder.torch_harness` step 06's torch objects, built and run in the kernel, as data
 - ``python -m autograder``        the command line (``--help`` lists the commands)
 """
 

@@ -12,36 +12,23 @@ Typical use in a test cell::
     check_close(dh_dx(x), 6 * x * (x**2 + 1) ** 2, "dh_dx(x)",
                 mistakes={"you forgot the inner derivative 2x": 3 * (x**2 + 1) ** 2})
 
-Tamper resistance. A submission runs in the same kernel as the tests, so it could replace
-numpy functions (``np.allclose = lambda *a, **k: True``) or these helpers. This module:
-
-* compares with operators on plain float64 arrays and with numpy functions captured when it
-  was imported, never with numpy functions looked up at check time;
-* records numpy's public namespaces when imported and refuses to check anything (raising
-  :class:`Tampering`) once one of them was rebound, or when a numpy function it sees was not
-  defined inside numpy at all;
-* makes its own attributes read-only.
-
-Import it before any learner code runs (the exercise's first cell does) so that the recorded
-namespaces are numpy's own.
+The helpers run in the grader's own process (the judge, :mod:`autograder.judge`), never in
+the learner's kernel: learner code cannot reach them, numpy or the comparison.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import types
 from collections.abc import Callable, Mapping
 
 import numpy as _np
 
 from . import diagnosis as _diagnosis
 from .explain import explain_uncaught
-from .readonly import make_read_only
 
 __all__ = [
     "Mistake",
-    "Tampering",
     "explain_uncaught",
     "check_callable",
     "check_close",
@@ -70,100 +57,12 @@ class Mistake(AssertionError):
             _record_mistake(key)
 
 
-class Tampering(AssertionError):
-    """The submission replaced numpy functions or the course's check helpers."""
-
-
-# --- numpy, as it was when this module was imported ------------------------------------
-
-_WATCHED_NAMESPACES = {
-    "numpy": _np,
-    "numpy.linalg": _np.linalg,
-    "numpy.random": _np.random,
-    "numpy.testing": _np.testing,
-}
-# Steps that grade with torch import it before these helpers; watch it too when it is there.
-if "torch" in sys.modules:
-    # The first optimizer loads torch._dynamo, which rebinds torch.manual_seed: load it now, so
-    # that what is recorded below is torch as it will stay.
-    import torch._dynamo  # noqa: F401
-
-    _torch = sys.modules["torch"]
-    _WATCHED_NAMESPACES.update(
-        {"torch": _torch, "torch.autograd": _torch.autograd, "torch.nn.functional": _torch.nn.functional}
-    )
 _as_float_array = _np.asarray
 _isfinite = _np.isfinite
 _unravel_index = _np.unravel_index
 _default_rng = _np.random.default_rng
 _float64 = _np.float64
 _ndarray = _np.ndarray
-
-
-_TRUSTED_DIRS = tuple(
-    os.path.dirname(module.__file__) for module in (_np, os, sys.modules.get("torch")) if module is not None
-)
-
-
-def _defined_outside_numpy(value: object) -> bool:
-    """True for a Python function written in a notebook, an exec'd string or any other file.
-
-    numpy's (and torch's) functions come from their own files, from the standard library
-    (contextlib wrappers), or from Cython modules, whose code objects carry a relative path.
-    """
-    if not isinstance(value, types.FunctionType):
-        return False  # C functions, ufuncs, classes and constants cannot be faked this way
-    filename = value.__code__.co_filename
-    if not os.path.isabs(filename):
-        return filename.startswith("<")  # "<string>", "<lambda>": code made at run time
-    return not filename.startswith(_TRUSTED_DIRS)
-
-
-def _snapshot() -> dict[tuple[str, str], int]:
-    return {
-        (space_name, attr): id(getattr(space, attr))
-        for space_name, space in _WATCHED_NAMESPACES.items()
-        for attr in dir(space)
-        if not attr.startswith("_")
-    }
-
-
-def _find_foreign_functions() -> list[str]:
-    return [
-        f"{space_name}.{attr}"
-        for space_name, space in _WATCHED_NAMESPACES.items()
-        for attr in dir(space)
-        if not attr.startswith("_") and _defined_outside_numpy(getattr(space, attr, None))
-    ]
-
-
-def _changed_since_import() -> list[str]:
-    # Only names that existed at import count: a library loading a submodule later adds names,
-    # and a name the learner adds is never used by the tests.
-    now = _snapshot()
-    return sorted(
-        f"{space}.{attr}"
-        for (space, attr), ident in now.items()
-        if (space, attr) in _NUMPY_AT_IMPORT and _NUMPY_AT_IMPORT[(space, attr)] != ident
-    )
-
-
-def _guard() -> None:
-    """Refuse to grade in a kernel where numpy or these helpers were replaced."""
-    replaced = _changed_since_import() + _find_foreign_functions()
-    module = sys.modules.get(__name__)
-    if module is not None:
-        replaced += [
-            f"{__name__}.{name}"
-            for name, ident in _HELPERS_AT_IMPORT.items()
-            if id(module.__dict__.get(name)) != ident
-        ]
-    if replaced:
-        raise Tampering(
-            "This notebook replaced functions the grader relies on ("
-            + ", ".join(sorted(set(replaced))[:8])
-            + "). Remove the code that reassigns them and restart the kernel."
-        )
 
 
 # --- converting and describing answers --------------------------------------------------
@@ -276,7 +175,6 @@ def check_close(
     general diagnosis (:func:`autograder.diagnosis.diagnose`, with ``context`` if given) names
     the usual slip it sees, if any. ``hint`` is added to the message of any other failure.
     """
-    _guard()
     expected_array = _to_array(expected, "the expected value")
     actual_array = _to_array(actual, what)
     if _allclose(actual_array, expected_array, rtol, atol):
@@ -314,7 +212,6 @@ def check_shape(actual: object, shape: tuple[int, ...], what: str, *, hint: str 
                 context: Mapping[str, object] | None = None) -> None:
     """Pass when ``actual`` is an array (or number) of exactly this shape; ``context`` as for
     :func:`check_close` (a neighbouring layer's shape is named)."""
-    _guard()
     actual_shape = _to_array(actual, what).shape
     if actual_shape != tuple(shape):
         extra = f" Hint: {hint}" if hint else ""
@@ -331,21 +228,18 @@ def check_shape(actual: object, shape: tuple[int, ...], what: str, *, hint: str 
 
 def check_true(condition: object, message: str) -> None:
     """Pass when ``condition`` holds; otherwise fail with ``message`` (written for the learner)."""
-    _guard()
     if not bool(condition):
         raise Mistake(message)
 
 
 def check_callable(value: object, what: str) -> None:
     """Pass when ``value`` can be called, e.g. the function a higher-order function returns."""
-    _guard()
     if not callable(value):
         raise Mistake(f"{what} should be a function, got {type(value).__name__}.")
 
 
 def check_returns_none(value: object, what: str) -> None:
     """Pass when a function that works in place returned None, as the contract says."""
-    _guard()
     if value is not None:
         raise Mistake(f"{what} should update its argument in place and return None, got {type(value).__name__}.")
 
@@ -356,7 +250,6 @@ def check_unchanged(value: object, original: object, what: str, *, hint: str | N
     ``hint`` replaces the default advice (work on a copy), e.g. where the contract asks the
     function to change its input in place and restore it.
     """
-    _guard()
     if not _allclose(_to_array(value, what), _to_array(original, what), rtol=0.0, atol=0.0):
         if hint:
             raise Mistake(f"{what} was modified: {hint}")
@@ -371,7 +264,6 @@ _test_seed: dict[str, int | None] = {"seed": None, "draws": 0}
 def fresh_rng() -> _np.random.Generator:
     """A random generator for a hidden test: seeded by the grader per test cell, so that a regrade
     draws the same values; from the operating system when no grader set a seed."""
-    _guard()
     seed = _test_seed["seed"]
     if seed is None:
         return _default_rng()
@@ -380,13 +272,12 @@ def fresh_rng() -> _np.random.Generator:
 
 
 def _start_test(seed: int | None) -> None:
-    """Called by the grader's guard before each test cell."""
+    """Called by the grader before each test cell."""
     _test_seed.update(seed=seed, draws=0)
 
 
 def reference_gradient(f: Callable[[_np.ndarray], float], x: object, h: float = 1e-6) -> _np.ndarray:
     """The grader's own central-difference gradient of scalar ``f`` at ``x`` (float64)."""
-    _guard()
     point = _to_array(x, "x").copy()
     gradient = _np.zeros_like(point)
     flat_point, flat_gradient = point.reshape(-1), gradient.reshape(-1)
@@ -399,17 +290,3 @@ def reference_gradient(f: Callable[[_np.ndarray], float], x: object, h: float = 
         flat_point[i] = saved
         flat_gradient[i] = (upper - lower) / (2 * h)
     return gradient
-
-
-# --- freeze: record what was there at import, and make this module read-only ------------
-
-_NUMPY_AT_IMPORT = _snapshot()
-_foreign_at_import = _find_foreign_functions()
-if _foreign_at_import:
-    raise Tampering(
-        "numpy was modified before the grader started (" + ", ".join(_foreign_at_import[:8]) + ")."
-    )
-_HELPERS_AT_IMPORT = {name: id(globals()[name]) for name in __all__}
-
-
-make_read_only(__name__, Tampering, "the course's check helpers")

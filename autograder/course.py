@@ -18,8 +18,8 @@ LESSONS_DIR = "lessons"
 
 #: Set in the kernels that grade a notebook, so that the self-check cell inside does nothing.
 GRADING_ENV = "BACKPROP_LAB_GRADING"
-#: Assignments whose test cells still run in the learner's kernel: none (every step is judged).
-IN_KERNEL_TESTS = frozenset()
+#: The read-only last cell of every exercise, which runs the self-check: never run while grading.
+SELF_CHECK_CELL = "check_my_work"
 #: The stub a learner sees in place of each solution region.
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 #: Seconds one cell may run while grading before it counts as an infinite loop.

@@ -7,8 +7,7 @@ run, so the two executors cannot drift apart:
 * test cells run in the judge (:mod:`autograder.judge`), in this process, never in the learner's
   kernel; each gets its seed (:mod:`autograder.seeds`). The learner's objects are reached
   through proxies: :class:`KernelTransport` in a kernel, :class:`autograder.judge.LocalTransport`
-  here. (The steps in ``course.IN_KERNEL_TESTS`` still run their tests in the kernel, behind the
-  in-kernel guard :mod:`autograder.kernel_guard` and the static scan :mod:`autograder.tamper`);
+  here;
 * learner cells that take their answer from the course's own code are not run;
 * what a test cell writes to stderr (a warning from a correct answer) moves to stdout, so it no
   longer costs the cell its points; errors still do;
@@ -25,6 +24,7 @@ answers (its corpus of right and wrong answers) that way; anything untrusted goe
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import os
 import re
@@ -39,12 +39,14 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
 from . import cells, checks, judge, sandbox, seeds, tamper
-from .course import GRADING_ENV, IN_KERNEL_TESTS, MEMORY_LIMIT_BYTES
-from .explain import explain_uncaught, should_explain
+from .course import GRADING_ENV, MEMORY_LIMIT_BYTES, SELF_CHECK_CELL
 from .judge import run_source
 from .judge_agent import DONE
 from .pipelines import take_restore_problems
 from .problems import Kind, Problem
+
+#: A test cell's output when the assignment has no set-up cell to judge with.
+NO_SETUP = ("NotRun", "not run: the assignment has no set-up cell")
 
 
 def error_output(ename: str, evalue: str) -> NotebookNode:
@@ -60,9 +62,7 @@ class GradingRun:
         self.setup = self.trusted.get("setup", "")
         self.assignment, self.student, self.seed_override = assignment, student, seed
         self.problems: list[Problem] = []
-        self.guard_name = f"_grader_{secrets.token_hex(8)}"
-        #: Test cells run in the judge (this process), not in the learner's kernel.
-        self.judged = assignment not in IN_KERNEL_TESTS
+        self.agent_name = f"_grader_{secrets.token_hex(8)}"
         self.learner_names = judge.learner_names(master)
         self.refusals = self._find_tampering(nb) if scan else {}
         for index, message in sorted(self.refusals.items()):
@@ -72,16 +72,13 @@ class GradingRun:
         return self.trusted.get(cells.grade_id(cell)) == cell.source
 
     def _find_tampering(self, nb) -> dict[int, str]:
-        protected = tamper.bound_names(self.setup)
-        code = [cell for cell in nb.cells if cell.cell_type == "code"]
-        modules = tamper.module_aliases([cell.source for cell in code])
+        """Learner cells that take their answer from the course's own code (the tests run in the
+        judge, so nothing else a cell does can change a verdict)."""
         refusals = {}
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code" or self.is_trusted(cell):
                 continue
-            findings = tamper.scan(cell.source, protected, modules)
-            if self.judged:  # the tests do not run in the kernel: only where the answer comes from matters
-                findings = [f for f in findings if tamper.COURSE_CODE in f.what]
+            findings = tamper.scan(cell.source)
             if findings:
                 refusals[index] = tamper.refusal_message(findings)
         return refusals
@@ -94,21 +91,22 @@ class GradingRun:
     # --- the code the grader runs in the learner's namespace ---------------------------
 
     def preamble(self) -> str:
-        """The set-up cell, then the judge's agent (or the in-kernel guard), before any learner code."""
+        """What the kernel runs before any learner code: the set-up cell (:func:`kernel_setup`),
+        then the judge's agent."""
         if not self.setup:
             return ""
-        if self.judged:
-            return (f"{self.setup}\n"
-                    f"import autograder.judge_agent as {self.guard_name}\n"
-                    f"{self.guard_name}.install(get_ipython())\n")
-        return (f"{self.setup}\n"
-                f"import autograder.kernel_guard as {self.guard_name}\n"
-                f"{self.guard_name}.arm({self.setup!r})\n")
+        return (f"{kernel_setup(self.setup)}\n"
+                f"import autograder.judge_agent as {self.agent_name}\n"
+                f"{self.agent_name}.install(get_ipython())\n")
 
-    def rearm(self, cell) -> str:
-        if not self.setup or self.judged:
-            return ""
-        return f"{self.guard_name}.rearm(globals(), {self.seed_for(cell)})"
+    def kernel_source(self, cell) -> str:
+        """What the kernel runs of ``cell``: the set-up cell without the grader's own imports."""
+        return kernel_setup(cell.source) if self.is_trusted(cell) and cells.grade_id(cell) == "setup" else cell.source
+
+    def runs(self, cell) -> bool:
+        """Whether the grader runs ``cell`` at all: not the self-check cell, which would only grade
+        the notebook again (its module is the grader's, hidden from the kernel)."""
+        return not (self.is_trusted(cell) and cells.grade_id(cell) == SELF_CHECK_CELL)
 
     def judge_for(self, transport) -> judge.Judge:
         """The judge of this notebook: the set-up cell's names, the learner's as proxies."""
@@ -155,6 +153,24 @@ class GradingRun:
             if output.output_type == "error" and output.ename not in ("NotRun", "Tampering"):
                 output.evalue = f"{output.evalue} {seeds.replay_hint(seed)}"
                 output.traceback = [*output.get("traceback", []), seeds.replay_hint(seed)]
+
+
+def kernel_setup(setup: str) -> str:
+    """The set-up cell as the kernel runs it: without its imports of the grader's own modules
+    other than :data:`autograder.sandbox.KERNEL_MODULES`. The check helpers serve the tests, which
+    run in the judge, and they are hidden from the kernel (they hold a numerical gradient)."""
+    try:
+        tree = ast.parse(tamper.python_source(setup))
+    except SyntaxError:
+        return setup
+    kept = {name.removesuffix(".py") for name in sandbox.KERNEL_MODULES}
+    lines = setup.splitlines()
+    for node in reversed(tree.body):
+        names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                 else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+        if any(n.split(".")[0] == "autograder" and n.split(".")[-1] not in kept for n in names):
+            del lines[node.lineno - 1:node.end_lineno]
+    return "\n".join(lines)
 
 
 _COURSE_FILES = re.compile(r"\b(" + "|".join(sorted(tamper.COURSE_MODULES)) + r")\b")
@@ -322,6 +338,9 @@ class HardenedExecute(Execute):
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         if cell.cell_type != "code" or not cell.source.strip():
             return cell
+        if not self.run.runs(cell):
+            cell.outputs = []
+            return cell
         if self._interrupted_at is not None:
             await self._stop_if_deaf()
         skip_reason = self._reason_not_to_run(cell_index)
@@ -331,18 +350,15 @@ class HardenedExecute(Execute):
         if not self._armed:
             self._armed = True
             await self._run_silently(self.run.preamble())
-            if self.run.judged and self.run.setup:
-                self._transport = KernelTransport(self.km, self.run.guard_name, self.max_output_chars,
+            if self.run.setup:
+                self._transport = KernelTransport(self.km, self.run.agent_name, self.max_output_chars,
                                                   self.interrupt_grace)
                 self._judge = self.run.judge_for(self._transport)
-        if cells.is_test_cell(cell) and self.run.judged:
-            return await self._judge_test(cell, cell_index)
         if cells.is_test_cell(cell):
-            failure = await self._rearm(cell)
-            if failure:
-                cell.outputs = [error_output(*failure)]
-                return cell
+            return await self._judge_test(cell, cell_index)
+        source = cell.source
         try:
+            cell.source = self.run.kernel_source(cell)
             await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         except CellTimeoutError:  # the kernel never finished the cell's output after the interrupt
             cell.outputs.append(error_output(**{k: self.error_on_timeout[k] for k in ("ename", "evalue")}))
@@ -353,6 +369,8 @@ class HardenedExecute(Execute):
             self.run.problems.append(Problem.of(Kind.KERNEL_DIED, self._dead_at))
             cell.outputs.append(error_output("DeadKernelError", "the kernel died while running this cell"))
             return cell
+        finally:
+            cell.source = source
         self.run.finish_cell(cell, cell_index)
         self.run.run_trusted(self._judge, cell)
         return cell
@@ -362,7 +380,7 @@ class HardenedExecute(Execute):
     async def _judge_test(self, cell, cell_index: int):
         """The test cell runs here, in the judge; the learner's objects answer from the kernel."""
         if self._judge is None:  # an assignment without a set-up cell: nothing to judge with
-            cell.outputs = [error_output("NotRun", "not run: the assignment has no set-up cell")]
+            cell.outputs = [error_output(*NO_SETUP)]
             return cell
         self._transport.start_cell(self._get_timeout(cell))
         cell.outputs = self.run.judge_test(self._judge, cell)
@@ -397,12 +415,6 @@ class HardenedExecute(Execute):
         msg_id = await ensure_async(self.kc.execute(code, store_history=False, stop_on_error=False))
         reply = await self.async_wait_for_reply(msg_id)
         return reply["content"] if reply else {"status": "error", "ename": "Timeout", "evalue": "no reply"}
-
-    async def _rearm(self, cell) -> tuple[str, str] | None:
-        reply = await self._run_silently(self.run.rearm(cell))
-        if reply.get("status") == "ok":
-            return None
-        return reply.get("ename", "Tampering"), reply.get("evalue", "the grader's set-up could not be restored")
 
     # --- outputs -------------------------------------------------------------------------
 
@@ -580,46 +592,30 @@ def run_in_process(nb, resources: dict) -> list[Problem]:
     namespace = {"__name__": "__main__", "get_ipython": _IPythonStandIn}
     previous = os.environ.get(GRADING_ENV)
     os.environ[GRADING_ENV] = "1"
-    found = run.judge_for(judge.LocalTransport(namespace)) if run.judged else None
+    found = run.judge_for(judge.LocalTransport(namespace))
     try:
         armed = False
         for index, cell in enumerate(nb.cells):
-            if cell.cell_type != "code" or not cell.source.strip():
+            if cell.cell_type != "code" or not cell.source.strip() or not run.runs(cell):
                 continue
             if index in run.refusals:
                 cell.outputs = [error_output("Tampering", run.refusals[index])]
                 continue
             if not armed:
                 armed = True
-                run_source(run.setup if run.judged else run.preamble(), namespace)
-            if cells.is_test_cell(cell) and found is not None:
-                cell.outputs = run.judge_test(found, cell)
+                run_source(kernel_setup(run.setup), namespace)
+            if cells.is_test_cell(cell):
+                cell.outputs = run.judge_test(found, cell) if run.setup else [error_output(*NO_SETUP)]
                 run.finish_cell(cell, index)
                 continue
-            if cells.is_test_cell(cell):
-                failure = [o for o in run_source(run.rearm(cell), namespace) if o.output_type == "error"]
-                if failure:
-                    cell.outputs = failure
-                    continue
             # Its own file name, its lines kept (as a kernel keeps a cell's): an error in learner code
-            # is told with the failing line; an in-kernel test cell explains it (kernel_guard).
-            cell.outputs = run_source(cell.source, namespace, name=f"<cell {index}>",
-                                      on_error=_explained if cells.is_test_cell(cell) else None)
+            # is told with the failing line.
+            cell.outputs = run_source(run.kernel_source(cell), namespace, name=f"<cell {index}>")
             run.run_trusted(found, cell)
             run.finish_cell(cell, index)
     finally:
         _restore_env(previous)
     return run.problems
-
-
-def _explained(error: BaseException) -> NotebookNode | None:
-    """A test cell run in place of a kernel (steps in IN_KERNEL_TESTS): an exception escaping
-    learner code is told as a sentence, as kernel_guard's handler tells it in a kernel."""
-    if not should_explain(error):
-        return None
-    evalue = explain_uncaught(error)
-    return NotebookNode(output_type="error", ename=type(error).__name__, evalue=evalue,
-                        traceback=[f"{type(error).__name__}: {evalue}"])
 
 
 def _restore_env(previous: str | None) -> None:

@@ -9,8 +9,8 @@ would fit. Only names, attributes (``.T``, ``.shape``) and constant or simple in
 frame's locals are evaluated: nothing the learner wrote runs again.
 
 The grader uses it for exceptions that escape learner code into a test cell
-(:func:`should_explain`): in a kernel through :mod:`autograder.kernel_guard`, in the grader's
-own process through :mod:`autograder.execute`.
+(:func:`should_explain`): the judge's agent (:mod:`autograder.judge_agent`) tells them in the
+kernel, where the learner's frames are, and sends the sentence with the error.
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ the loss is the mean softmax cross-entropy. Running statistics (``bn_stats``: ``
 
 Every function computes with torch's autograd (float64), independently of any numpy answer, and
 takes keyword switches that produce the answers of the usual mistakes, so that a test can name
-the mistake a learner made. A learner's cell cannot import this module (the tamper scan refuses
-``autograder``); it lives here so that the test cells stay short and say what they check.
+the mistake a learner made. A grading kernel cannot import it: the jail leaves the kernel only
+``autograder.sandbox.KERNEL_MODULES``, and the tamper scan refuses ``autograder`` imports. It
+lives here so that the test cells stay short and say what they check.
 
 The checks run in the judge (:mod:`autograder.judge`), which writes back what learner code changes
 of its arguments; so they give learner code copies (``_fresh``, ``_copy``) wherever they compute an

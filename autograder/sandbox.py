@@ -12,9 +12,11 @@ the whole file system read-only, the scratch directory the only place it can wri
 (a network namespace of its own: its loopback is its own, and the kernel's IPC sockets live in
 the scratch directory), and the course's own files hidden behind empty folders: the course root
 (gradebook, submissions), the exchange, and the repository's ``source/``, ``solutions/``,
-``lessons/``, ``backprop_lab/`` and ``tests/`` (only ``autograder``, which the test cells import,
-stays visible). A graded answer can therefore neither import nor read the course's own code, nor
-forge a submission in the exchange, nor reach the network.
+``lessons/``, ``backprop_lab/`` and ``tests/``. Of the grader's own package only the modules the
+kernel runs are left (:data:`KERNEL_MODULES`: the judge's agent, step 06's harness); the check
+helpers and the tests' reference code hold answers (a numerical gradient, the capstone's network)
+and run in the judge only. A graded answer can therefore neither import nor read the course's
+own code, nor forge a submission in the exchange, nor reach the network.
 
 When the grader runs as root, the kernel also runs as an **unprivileged user**: a numeric uid
 of its own, different for every notebook graded, with no supplementary groups
@@ -110,6 +112,20 @@ def limits_command() -> list[str]:
             f"--fsize={FILE_SIZE_LIMIT_BYTES}", "--"]
 
 
+#: The grader's modules a grading kernel imports: the judge's agent (and the module that tells a
+#: learner's error as a sentence) and step 06's harness. The rest of the package is hidden from it.
+KERNEL_MODULES = ("__init__.py", "judge_agent.py", "explain.py", "torch_harness.py")
+PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def package_view() -> list[str]:
+    """bubblewrap's arguments that leave the kernel only :data:`KERNEL_MODULES` of this package."""
+    command = ["--tmpfs", PACKAGE]
+    for name in KERNEL_MODULES:
+        command += ["--ro-bind", os.path.join(PACKAGE, name), os.path.join(PACKAGE, name)]
+    return command
+
+
 def jail_command(scratch: str, hidden: list[str], switch_user: bool) -> list[str]:
     """bubblewrap's arguments: read-only system, writable scratch, no network, course files hidden.
 
@@ -126,6 +142,7 @@ def jail_command(scratch: str, hidden: list[str], switch_user: bool) -> list[str
     python = os.path.realpath(sys.base_prefix)
     if python.startswith("/root/"):
         command += ["--ro-bind", python, python]
+    command += package_view()
     if switch_user:
         command += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     return [*command, "--bind", scratch, scratch, "--chdir", os.path.join(scratch, "work"), "--"]

@@ -215,7 +215,7 @@ TAMPERING = {
         "fake.__getattr__ = lambda name: (lambda *a, **k: None)\n"
         "sys.modules['autograder.checks'] = fake\n"
     ),
-    # Slips past the static scan (a module reached through `from ... import`), caught at run time.
+    # A module reached through `from ... import`.
     "tamper_runtime": (
         "from numpy import random, testing\n\n"
         "testing.assert_allclose = lambda *a, **k: None\n"

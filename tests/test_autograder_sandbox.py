@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import importlib.util
 import os
+import py_compile
 import shutil
 import socket
 import threading
@@ -21,7 +23,7 @@ import nbformat
 import pytest
 from traitlets.config import Config
 
-from autograder import course, sandbox
+from autograder import checks, course, sandbox
 from autograder.grading import grade_notebook
 from autograder.problems import Kind
 
@@ -229,3 +231,43 @@ def test_a_link_in_the_submission_is_not_followed(tmp_path):
     report = _grade(tmp_path, notebook)
     assert _printed(report, "LINK") == {"exists": False}
     shutil.rmtree(folder)
+
+
+#: Answers taken from the grader's own package by imports the static scan cannot see: a numerical
+#: gradient (the check helpers' own) for step 05, the capstone's reference split for step 08, and,
+#: failing the import, the compiled module read from its cache.
+GRADER_ANSWERS = {
+    "05_gradient_checking": ("numerical_gradient", "test_numerical_gradient", '''
+import glob, importlib, marshal, os, types
+try:
+    numerical_gradient = importlib.import_module("autograder" + ".checks").reference_gradient
+except ImportError:
+    package = os.path.dirname(importlib.import_module("autograder").__file__)
+    cached = glob.glob(os.path.join(package, "__pycache__", "checks.*.pyc"))
+    module = types.ModuleType("autograder.stolen")
+    module.__package__ = "autograder"
+    exec(marshal.loads(open(cached[0], "rb").read()[16:]), module.__dict__)
+    numerical_gradient = module.reference_gradient
+'''),
+    "08_capstone": ("train_val_split", "test_train_val_split", '''
+import importlib
+train_val_split = importlib.import_module("autograder" + ".reference_08").split
+'''),
+}
+
+
+@pytest.mark.parametrize("assignment_id", sorted(GRADER_ANSWERS))
+def test_answers_taken_from_the_graders_own_package_earn_nothing(tmp_path, assignment_id):
+    """The check helpers and the tests' reference code run in the judge only: the jail leaves the
+    kernel just the judge's agent (sandbox.KERNEL_MODULES). With the whole package visible, these
+    earned 3 points on step 05 and 3 on step 08."""
+    grade_id, test, code = GRADER_ANSWERS[assignment_id]
+    # A compiled copy of the check helpers beside them, as an installed package has: hidden too.
+    py_compile.compile(checks.__file__, cfile=importlib.util.cache_from_source(checks.__file__), doraise=True)
+    notebook = corpus.submission("untouched", assignment_id)
+    cell = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    cell.source = code
+    report = _grade(tmp_path, notebook, assignment_id)
+    earned = {r.grade_id: r.points for r in report.results if r.grade_id.startswith(test)}
+    assert earned and set(earned.values()) == {0}, earned
+    assert report.score == 0
