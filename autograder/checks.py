@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 import numpy as _np
 
 from . import diagnosis as _diagnosis
+from .course import GRADING_ENV
 from .explain import explain_uncaught
 
 __all__ = [
@@ -133,7 +134,7 @@ MISTAKE_MIME = "application/vnd.backprop-lab.mistake+json"
 def _record_mistake(key: str) -> None:
     """Leave the mistake's key as data in the test cell's outputs: a display record in a kernel
     (invisible in JupyterLab), a marked stdout line when grading in the grader's own process."""
-    if not os.environ.get("BACKPROP_LAB_GRADING"):
+    if not os.environ.get(GRADING_ENV):
         return  # a learner running a test cell by hand sees the message only
     record = {"key": key}
     shell = None

@@ -267,7 +267,7 @@ class HardenedExecute(Execute):
         self._kernel_manager_options = {"scratch": str(scratch), "uid": uid, "env": sandbox.kernel_env(scratch),
                                         "hidden": sandbox.hidden_paths(self.course_root, str(exchange or ""))}
         previous = os.environ.get(GRADING_ENV)
-        os.environ[GRADING_ENV] = "1"  # the judge runs the read-only cells too: a check cell does nothing
+        os.environ[GRADING_ENV] = "1"  # the check helpers, in the judge here, record named mistakes
         try:
             metadata["path"] = str(scratch / "work")
             return super().preprocess(nb, resources, km=km)
