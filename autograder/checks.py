@@ -18,14 +18,11 @@ the learner's kernel: learner code cannot reach them, numpy or the comparison.
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Callable, Mapping
 
 import numpy as _np
 
 from . import diagnosis as _diagnosis
-from .course import GRADING_ENV
 from .explain import explain_uncaught
 
 __all__ = [
@@ -55,7 +52,7 @@ class Mistake(AssertionError):
         super().__init__(message)
         self.key = key
         if key is not None:
-            _record_mistake(key)
+            _named.append(key)
 
 
 _as_float_array = _np.asarray
@@ -127,32 +124,25 @@ def _shapes_note(actual: _np.ndarray, expected: _np.ndarray) -> str:
     return f" (got {_describe_shape(actual.shape)}, expected {_describe_shape(expected.shape)})"
 
 
-#: The mime type of the small record a named mistake leaves next to its error (the grader counts them).
+#: The mime type of the small record a named mistake leaves in its test cell's outputs (the grader
+#: counts them; the record shows nothing).
 MISTAKE_MIME = "application/vnd.backprop-lab.mistake+json"
+#: The keys of the mistakes named since the grader started the current test cell.
+_named: list[str] = []
 
 
-def _record_mistake(key: str) -> None:
-    """Leave the mistake's key as data in the test cell's outputs: a display record in a kernel
-    (invisible in JupyterLab), a marked stdout line when grading in the grader's own process."""
-    if not os.environ.get(GRADING_ENV):
-        return  # a learner running a test cell by hand sees the message only
-    record = {"key": key}
-    shell = None
-    ipython = sys.modules.get("IPython")
-    if ipython is not None:
-        shell = ipython.get_ipython()
-    if shell is not None and hasattr(shell, "display_pub"):
-        from IPython.display import display
-
-        display({MISTAKE_MIME: record, "text/plain": ""}, raw=True)
-    else:
-        import json
-
-        print(MISTAKE_LINE_PREFIX + json.dumps(record))
+def _take_mistakes() -> list[str]:
+    """The keys of the mistakes the current test cell's checks named (the grader calls this after
+    the cell and puts them in its outputs: :func:`mistake_record`)."""
+    keys = list(_named)
+    _named.clear()
+    return keys
 
 
-#: How a mistake's record is written where no kernel shows display records (the suite's in-process grading).
-MISTAKE_LINE_PREFIX = "[named mistake] "
+def mistake_record(key: str) -> dict:
+    """The output that carries a named mistake's key: a display record, invisible in JupyterLab
+    and in feedback."""
+    return {"output_type": "display_data", "metadata": {}, "data": {MISTAKE_MIME: {"key": key}, "text/plain": ""}}
 
 
 # --- the checks -------------------------------------------------------------------------
@@ -275,6 +265,7 @@ def fresh_rng() -> _np.random.Generator:
 def _start_test(seed: int | None) -> None:
     """Called by the grader before each test cell."""
     _test_seed.update(seed=seed, draws=0)
+    _named.clear()
 
 
 def reference_gradient(f: Callable[[_np.ndarray], float], x: object, h: float = 1e-6) -> _np.ndarray:

@@ -34,6 +34,7 @@ from queue import Empty
 
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat import from_dict
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
@@ -121,8 +122,10 @@ class GradingRun:
             found.run_trusted(cell.source)
 
     def judge_test(self, found: judge.Judge, cell) -> list[NotebookNode]:
+        """The test cell's outputs, with a record of each mistake its checks named."""
         checks._start_test(self.seed_for(cell))
-        return found.run_test(cell.source)
+        outputs = found.run_test(cell.source)
+        return outputs + [from_dict(checks.mistake_record(key)) for key in checks._take_mistakes()]
 
     # --- after a cell ----------------------------------------------------------------------
 
@@ -266,13 +269,10 @@ class HardenedExecute(Execute):
         exchange = self.config.get("Exchange", {}).get("root", "")
         self._kernel_manager_options = {"scratch": str(scratch), "uid": uid, "env": sandbox.kernel_env(scratch),
                                         "hidden": sandbox.hidden_paths(self.course_root, str(exchange or ""))}
-        previous = os.environ.get(GRADING_ENV)
-        os.environ[GRADING_ENV] = "1"  # the check helpers, in the judge here, record named mistakes
         try:
             metadata["path"] = str(scratch / "work")
             return super().preprocess(nb, resources, km=km)
         finally:
-            _restore_env(previous)
             if self._transport is not None:
                 self._transport.close()
             metadata["path"] = original_path

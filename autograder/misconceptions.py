@@ -1,13 +1,12 @@
 """The class's misconceptions: how many students made each named mistake, per assignment and test.
 
-A check that names a mistake leaves its key as data next to the error
-(:func:`autograder.checks._record_mistake`: a display record with the mime type
-:data:`autograder.checks.MISTAKE_MIME` in a kernel, a marked stdout line in the grader's own
-process). Nothing here reads the learner-facing sentences. After ``python -m autograder grade``
-the autograded notebooks hold those records; :func:`collect` counts them, and the grade
-summary, the export (``grades-mistakes.csv`` beside ``grades.csv``) and an HTML page with a bar
-figure (:func:`write_html`) show the most common ones, each with the lesson section that
-teaches the idea (:mod:`autograder.lessons`).
+A check that names a mistake leaves its key as data in its test cell's outputs: the grader adds
+a display record with the mime type :data:`autograder.checks.MISTAKE_MIME`, which shows nothing
+(:func:`autograder.checks.mistake_record`). Nothing here reads the learner-facing sentences.
+After ``python -m autograder grade`` the autograded notebooks hold those records;
+:func:`collect` counts them, and the grade summary, the export (``grades-mistakes.csv`` beside
+``grades.csv``) and an HTML page with a bar figure (:func:`write_html`) show the most common
+ones, each with the lesson section that teaches the idea (:mod:`autograder.lessons`).
 """
 
 from __future__ import annotations
@@ -16,13 +15,12 @@ import base64
 import csv
 import html
 import io
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cells, lessons
-from .checks import MISTAKE_LINE_PREFIX, MISTAKE_MIME
+from .checks import MISTAKE_MIME
 from .diagnosis import PATTERNS
 
 AUTOGRADED_DIR = "autograded"
@@ -37,15 +35,6 @@ def mistakes_of_cell(cell) -> list[str]:
         record = output.get("data", {}).get(MISTAKE_MIME) if output.get("output_type") == "display_data" else None
         if isinstance(record, dict) and isinstance(record.get("key"), str):
             keys.append(record["key"])
-        if output.get("output_type") == "stream" and output.get("name") == "stdout":
-            for line in output.get("text", "").splitlines():
-                if line.startswith(MISTAKE_LINE_PREFIX):
-                    try:
-                        key = json.loads(line[len(MISTAKE_LINE_PREFIX):]).get("key")
-                    except (ValueError, AttributeError):
-                        continue
-                    if isinstance(key, str):
-                        keys.append(key)
     return keys
 
 

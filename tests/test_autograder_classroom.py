@@ -21,6 +21,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograder import cells, course
+from autograder.checks import MISTAKE_MIME
 from autograder.classroom import grade_class
 from autograder.grading import grade_notebook
 from autograder.problems import Kind
@@ -264,6 +265,17 @@ def test_the_summary_counts_each_named_mistake_per_test(graded_classes):
     text = graded_classes["summary"].text()
     assert "2 students  01_chain_rule / test_dh_dx: you forgot the inner derivative du/dx = 2x" in text
     assert "taught in lessons/01_chain_rule.ipynb#2.-The-chain-rule-for-one-variable" in text
+
+
+def test_a_named_mistakes_record_is_data_the_learner_never_sees(graded_classes):
+    """The record rides in the test cell's outputs as an empty display record: nothing of it shows
+    in the autograded notebook that feedback is made from (a stdout line did)."""
+    path = graded_classes["root"] / "autograded" / "named_mistakes" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    test = next(c for c in nbformat.read(path, as_version=4).cells if cells.grade_id(c) == "test_dh_dx")
+    shown = [o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in test.outputs]
+    assert not any("named mistake" in text or '"key"' in text for text in shown), shown
+    assert [o.data[MISTAKE_MIME]["key"] for o in test.outputs if MISTAKE_MIME in o.get("data", {})] == [
+        corpus.NAMED_MISTAKE_KEYS[ASSIGNMENT]["test_dh_dx"]]
 
 
 def test_the_export_and_the_html_report_show_the_misconceptions(graded_classes, tmp_path):
