@@ -32,14 +32,16 @@ STEP_ID = $(if $(filter 1 2 3 4 5 6 7 8 9,$(STEP)),0$(STEP),$(STEP))
 UV_VERSION := 0.13.9
 ENSURE_UV = @$(BIN)/uv --version 2>/dev/null | grep -qx 'uv $(UV_VERSION)' || \
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-UV = $(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode \
+EXCLUDED := excluded-packages.txt
+UV = $(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode --excludes $(EXCLUDED) \
 	$$($(BIN)/python -m pip config get global.find-links 2>/dev/null | tr ' ' '\n' | sed -n 's/^./--find-links &/p')
 
 # Reinstall only when the pins or the package metadata change.
-$(RUNTIME_STAMP): requirements.txt pyproject.toml
+$(RUNTIME_STAMP): requirements.txt pyproject.toml $(EXCLUDED)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(ENSURE_UV)
 	$(UV) -r requirements.txt
+	@$(BIN)/uv pip uninstall --quiet --python $(BIN)/python -r $(EXCLUDED) 2>/dev/null
 	$(UV) --no-deps -e .
 	@touch $@
 

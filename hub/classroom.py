@@ -88,7 +88,8 @@ def _digest(paths: list[Path]) -> str:
 
 def install_environment(venv: Path = DEFAULT_VENV, log=print) -> Path:
     """The class's venv and the proxy, (re)installed only when their pins or the course's code change."""
-    requirements = [REPO_ROOT / "requirements.txt", HUB_DIR / "requirements.txt"]
+    excluded = REPO_ROOT / "excluded-packages.txt"  # what a dependency pulls in and the course leaves out
+    requirements = [REPO_ROOT / "requirements.txt", HUB_DIR / "requirements.txt", excluded]
     stamp = venv / ".backprop-class-requirements"
     wanted = _digest(requirements)
     if not (venv / "bin" / "python").exists() or not stamp.exists() or stamp.read_text() != wanted:
@@ -100,6 +101,7 @@ def install_environment(venv: Path = DEFAULT_VENV, log=print) -> Path:
         venv.parent.chmod(0o755)
         run([str(SYSTEM_PYTHON), "-m", "venv", str(venv)])
         run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "-r", str(HUB_DIR / "requirements.txt")])
+        run([str(venv / "bin" / "python"), "-m", "pip", "uninstall", "--quiet", "--yes", "-r", str(excluded)])
         stamp.write_text(wanted)
     package = _digest([p for d in ("autograder", "backprop_lab") for p in (REPO_ROOT / d).rglob("*")
                        if p.is_file() and "__pycache__" not in p.parts] + [REPO_ROOT / "pyproject.toml"])

@@ -197,3 +197,44 @@ def test_import_check_catches_a_module_binder_would_lack(source, module):
 def test_import_check_accepts_provided_modules():
     source = "import numpy, torch\nfrom IPython.display import display\nfrom . import quiz\nimport json"
     assert unprovided_imports({"example": source}) == {}
+
+
+# -- what the environments leave out ---------------------------------------------------------------
+def excluded_packages() -> list[str]:
+    """The names in excluded-packages.txt (the Makefile's uv --excludes, and the class's venv)."""
+    lines = (ROOT / "excluded-packages.txt").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def test_the_excluded_packages_are_not_installed():
+    """`make` leaves them out of a fresh venv and uninstalls them from an older one."""
+    assert excluded_packages() == ["rfc3987-syntax"]
+    installed = []
+    for name in excluded_packages():
+        try:
+            installed.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            pass
+    assert not installed, f"installed although excluded-packages.txt leaves them out: {installed}"
+
+
+#: What rfc3987-syntax checks in jsonschema: JSON Schema's formats "iri" and "iri-reference".
+IRI_FORMAT = re.compile(r"""["']?format["']?\s*:\s*["']?iri(-reference)?\b""")
+
+
+@pytest.mark.parametrize("package", ["nbformat", "nbgrader", "jupyter_events", "jupyter_server", "jupyterlab",
+                                     "jupyterhub"])
+def test_no_schema_the_course_relies_on_asks_for_an_iri_format(package):
+    """Without rfc3987-syntax jsonschema leaves these two formats unchecked; no schema uses them."""
+    folder = Path(__import__(package).__file__).parent
+    schemas = [p for suffix in ("*.json", "*.yaml", "*.yml") for p in folder.rglob(suffix)]
+    assert schemas or package in ("nbgrader", "jupyterhub"), f"no schema found under {folder}"
+    asking = [str(p.relative_to(folder)) for p in schemas if IRI_FORMAT.search(p.read_text(errors="replace"))]
+    assert not asking, f"{package}: these schemas check an iri format, which needs rfc3987-syntax: {asking}"
+
+
+def test_the_iri_pattern_finds_an_iri_format():
+    """The scan above can fail: it finds the format in both spellings."""
+    assert IRI_FORMAT.search('{"type": "string", "format": "iri"}')
+    assert IRI_FORMAT.search("format: iri-reference")
+    assert not IRI_FORMAT.search('{"format": "uri"}')
