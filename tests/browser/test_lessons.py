@@ -4,7 +4,8 @@ Lessons are discovered on disk, so a lesson is tested from the moment its notebo
 Each lab's controls are found in the page (sliders, dropdowns, toggle buttons, buttons,
 checkboxes) and each one is used; a slider both with the keyboard and with the mouse. After every move the
 lab's figure must change (a new image) and no cell may show an error. Before/after screenshots
-of each lab go to ``artifacts/screenshots/``.
+of each lab go to ``artifacts/screenshots/``. Three labs must also show particular things, checked
+first, on the lab as it appears after Run All (``lab_checks.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from autograder import course
 
 from . import jupyterlab as lab
 from .conftest import save_screenshot
+from .lab_checks import LAB_CHECKS
 
 LESSONS = [p for p in course.lesson_notebooks() if p.stem != "00_start_here"]
 #: Lessons whose contract (../shared/CURRICULUM.md and the widget plan) includes an interactive lab.
@@ -36,6 +38,8 @@ def test_lesson_in_jupyterlab(page, lab_server, console, lesson):
     assert_no_errors(panel, f"{lesson.name} after Run All")
     assert state["unrun"] == 0, f"{state['unrun']} cells of {lesson.name} did not run"
 
+    if lesson.stem in LAB_CHECKS:
+        LAB_CHECKS[lesson.stem](page, panel, console)
     cells = lab.lab_cells(panel)
     if lesson.stem in LESSONS_WITH_LABS:
         assert cells, f"{lesson.name} should have an interactive lab, but none rendered"

@@ -1,9 +1,13 @@
-"""The labs of lessons 05 and 06 and the depth lab's diagnostics, as a learner uses them in
-JupyterLab: each control changes the picture the browser draws, nothing turns red, and
-screenshots of each state land in ``artifacts/screenshots/``.
+"""What three labs must show, beyond responding to every control: the gradient-check lab of
+lesson 05, the autograd lab of lesson 06 and the depth lab's diagnostics of lesson 07.
+
+``tests/browser/test_lessons.py`` runs each after Run All of its lesson, on the lab as it first
+appears, in the same page (one run of the lesson serves both). Each control changes the picture
+the browser draws, nothing turns red, and screenshots of each state land in
+``artifacts/screenshots/``.
 
 The labs draw SVG (the kernel sends coordinates, the browser paints them), shown as an image;
-the tests read the SVG's text from the page to check what is drawn, not only that it changed.
+the checks read the SVG's text from the page to check what is drawn, not only that it changed.
 """
 
 from __future__ import annotations
@@ -11,14 +15,8 @@ from __future__ import annotations
 import re
 import urllib.parse
 
-import pytest
-
-from autograder import course
-
 from . import jupyterlab as lab
 from .conftest import save_screenshot
-
-pytestmark = pytest.mark.browser
 
 _SVG_TEXT_JS = """
 async (cell) => {
@@ -30,15 +28,12 @@ async (cell) => {
 """
 
 
-def open_lab(page, lab_server, lesson: str, source: str):
-    """Open a lesson, run it, and return the cell whose source contains ``source``."""
-    panel = lab.open_notebook(page, lab_server.lab_url(f"{course.LESSONS_DIR}/{lesson}.ipynb"))
-    state = lab.run_all(page, panel)
-    assert state["errors"] == 0, "\n---\n".join(lab.error_outputs(panel))
+def lab_cell(panel, source: str):
+    """The lab's cell (the code cell whose source contains ``source``), scrolled into view, drawn."""
     cell = lab.cell_containing(panel, source)
     cell.evaluate("cell => cell.scrollIntoView({block: 'start'})")
     cell.locator(".jp-Cell-outputArea img").first.wait_for()
-    return panel, cell
+    return cell
 
 
 def svg_of(cell) -> str:
@@ -68,8 +63,8 @@ def assert_clean(panel, console, when: str) -> None:
     assert not console.errors(lab.HARMLESS_CONSOLE_ERRORS), f"{when}: browser console errors {console.errors()}"
 
 
-def test_gradient_check_lab_moves_h_and_injects_a_bug(page, lab_server, console):
-    panel, cell = open_lab(page, lab_server, "05_gradient_checking", "GradCheckLab()")
+def gradient_check_lab_moves_h_and_injects_a_bug(page, panel, console):
+    cell = lab_cell(panel, "GradCheckLab()")
     save_screenshot(page, "05-gradcheck-lab-before")
     assert "fails for W1, b1" in status_of(cell), "the lab opens on the planted missing transpose"
     assert "W1" in svg_of(cell) and "forward difference" in svg_of(cell)
@@ -88,8 +83,8 @@ def test_gradient_check_lab_moves_h_and_injects_a_bug(page, lab_server, console)
     assert_clean(panel, console, "lesson 05's lab")
 
 
-def test_autograd_lab_steps_through_backward_and_accumulates(page, lab_server, console):
-    panel, cell = open_lab(page, lab_server, "06_pytorch_autograd", "AutogradLab()")
+def autograd_lab_steps_through_backward_and_accumulates(page, panel, console):
+    cell = lab_cell(panel, "AutogradLab()")
     save_screenshot(page, "06-autograd-lab-before")
     assert "exactly one gradient" in status_of(cell)
 
@@ -109,12 +104,15 @@ def test_autograd_lab_steps_through_backward_and_accumulates(page, lab_server, c
 
     status = change(page, cell, "zero_grad()", cell.get_by_role("button", name="optimizer.zero_grad()").click)
     assert "None" in status
+    status = change(page, cell, "calling backward() after zero_grad()",
+                    cell.get_by_role("button", name="loss.backward()").click)
+    assert "exactly one gradient" in status, "after zero_grad() the next backward() starts afresh"
     save_screenshot(page, "06-autograd-lab-after")
     assert_clean(panel, console, "lesson 06's lab")
 
 
-def test_depth_lab_draws_its_diagnostics(page, lab_server, console):
-    panel, cell = open_lab(page, lab_server, "07_vanishing_gradients", 'DepthLab(depth=10, activation="sigmoid"')
+def depth_lab_draws_its_diagnostics(page, panel, console):
+    cell = lab_cell(panel, 'DepthLab(depth=10, activation="sigmoid"')
     svg = svg_of(cell)
     for title in ("gradient norm per layer", "update / weights", "activations at initialisation",
                   "their gradients", "saturated units", "rule of thumb 1e-3"):
@@ -127,3 +125,11 @@ def test_depth_lab_draws_its_diagnostics(page, lab_server, console):
     change(page, cell, "dragging the depth slider", lambda: lab.move_slider_with_mouse(page, depth))
     save_screenshot(page, "07-depth-lab-diagnostics-after")
     assert_clean(panel, console, "lesson 07's lab")
+
+
+#: lesson -> what its lab must show, checked right after Run All.
+LAB_CHECKS = {
+    "05_gradient_checking": gradient_check_lab_moves_h_and_injects_a_bug,
+    "06_pytorch_autograd": autograd_lab_steps_through_backward_and_accumulates,
+    "07_vanishing_gradients": depth_lab_draws_its_diagnostics,
+}
