@@ -1,6 +1,9 @@
 """exercises/ and solutions/ are exactly what source/ generates: nobody edits them by hand."""
 
+import io
+import re
 import shutil
+import tokenize
 
 import nbformat
 import pytest
@@ -45,3 +48,27 @@ def test_exercises_hide_solutions_and_hidden_tests():
         stub_lines = course.CODE_STUB.splitlines()
         stubs = [c for c in notebook.cells if all(line in c.source for line in stub_lines)]
         assert stubs, f"exercises/{assignment_id} has no code stub for the learner to replace"
+
+
+def _uses_torch(source: str) -> bool:
+    """Whether code (not a comment or a string) names torch: ``torch.tensor``, ``from torch import nn``."""
+    tokens = tokenize.generate_tokens(io.StringIO(source).readline)
+    return any(token.type == tokenize.NAME and token.string == "torch" for token in tokens)
+
+
+@pytest.mark.parametrize("assignment_id", course.assignment_ids())
+def test_a_graded_kernel_imports_torch_only_where_learner_code_uses_it(assignment_id):
+    """torch costs a graded kernel 1.5 to 2.5 s: the set-up cell imports it only for a step whose
+    answers use it, and every test cell that compares with torch imports it itself (the tests run
+    in the judge, and a check of one function runs only its own test cells)."""
+    notebook = nbformat.read(course.source_notebook(assignment_id), as_version=4)
+    code = [(c.metadata.get("nbgrader", {}), c.source) for c in notebook.cells if c.cell_type == "code"]
+    setup = next(source for meta, source in code if meta.get("grade_id") == "setup")
+    answers_use_torch = any(meta.get("solution") and _uses_torch(source) for meta, source in code)
+    assert bool(_uses_torch(setup)) == answers_use_torch, (
+        f"{assignment_id}: the set-up cell should import torch exactly when an answer uses it")
+    if not answers_use_torch:
+        tests = [meta["grade_id"] for meta, source in code
+                 if meta.get("grade") and not meta.get("solution") and _uses_torch(source)
+                 and not re.search(r"^import torch$", source, re.M)]
+        assert not tests, f"{assignment_id}: these test cells use torch without importing it: {tests}"
