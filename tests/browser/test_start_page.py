@@ -46,7 +46,9 @@ def linked_paths(panel) -> list[str]:
     return paths
 
 
-def test_start_page_links_every_lesson_and_exercise(page, lab_server):
+def test_start_page_links_every_lesson_and_exercise_and_the_links_open(page, lab_server, console):
+    """Every lesson and exercise is linked, and clicking a lesson link and an exercise link opens
+    each as a notebook tab, kernel ready."""
     panel = lab.open_notebook(page, lab_server.lab_url(START_PAGE))
     save_screenshot(page, "start_page")
     linked = linked_paths(panel)
@@ -56,11 +58,6 @@ def test_start_page_links_every_lesson_and_exercise(page, lab_server):
     dangling = sorted(path for path in set(linked) if not (lab_server.root / path).is_file())
     assert not dangling, f"the start page links notebooks that do not exist: {dangling}"
 
-
-def test_start_page_links_open_in_jupyterlab(page, lab_server, console):
-    """Clicking a lesson link and an exercise link opens each as a notebook tab, kernel ready."""
-    panel = lab.open_notebook(page, lab_server.lab_url(START_PAGE))
-    linked = linked_paths(panel)
     first_lesson = next(p for p in linked if p.startswith(f"{course.LESSONS_DIR}/"))
     first_exercise = next(p for p in linked if p.startswith(f"{course.EXERCISES_DIR}/"))
     for target in (first_lesson, first_exercise):
