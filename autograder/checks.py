@@ -55,14 +55,6 @@ class Mistake(AssertionError):
             _named.append(key)
 
 
-_as_float_array = _np.asarray
-_isfinite = _np.isfinite
-_unravel_index = _np.unravel_index
-_default_rng = _np.random.default_rng
-_float64 = _np.float64
-_ndarray = _np.ndarray
-
-
 # --- converting and describing answers --------------------------------------------------
 
 
@@ -70,12 +62,12 @@ def _to_array(value: object, what: str) -> _np.ndarray:
     if value is None:
         raise Mistake(f"{what} returned None: did you forget a `return` statement?")
     try:
-        array = _as_float_array(value, dtype=_float64)
+        array = _np.asarray(value, dtype=_np.float64)
     except (TypeError, ValueError) as error:
         raise Mistake(
             f"{what} should be a number or an array of numbers, got {type(value).__name__} ({error})."
         ) from None
-    return array.view(_ndarray)
+    return array.view(_np.ndarray)
 
 
 def _describe_shape(shape: tuple[int, ...]) -> str:
@@ -109,7 +101,7 @@ def _worst_entry(actual: _np.ndarray, expected: _np.ndarray) -> str:
         error = abs(actual - expected)
     error = _np.where(error != error, _np.inf, error)
     flat = int(error.argmax())
-    index = tuple(int(i) for i in _unravel_index(flat, actual.shape))
+    index = tuple(int(i) for i in _np.unravel_index(flat, actual.shape))
     shown = index[0] if len(index) == 1 else index
     wrong = int((error > 0).sum())
     return (
@@ -190,7 +182,7 @@ def check_close(
             + _shape_hint(actual_array.shape, expected_array.shape)
             + extra
         )
-    if not _isfinite(actual_array).all() and _isfinite(expected_array).all():
+    if not _np.isfinite(actual_array).all() and _np.isfinite(expected_array).all():
         raise Mistake(
             f"{what} contains nan or inf where the answer is finite: an overflow, a division by "
             "zero or a log of zero?" + extra
@@ -257,9 +249,9 @@ def fresh_rng() -> _np.random.Generator:
     draws the same values; from the operating system when no grader set a seed."""
     seed = _test_seed["seed"]
     if seed is None:
-        return _default_rng()
+        return _np.random.default_rng()
     _test_seed["draws"] += 1
-    return _default_rng([seed, _test_seed["draws"]])
+    return _np.random.default_rng([seed, _test_seed["draws"]])
 
 
 def _start_test(seed: int | None) -> None:
