@@ -70,6 +70,23 @@ def is_hidden_test(cell) -> bool:
     return is_test_cell(cell) and HIDDEN_BEGIN in cell.get("source", "")
 
 
+def hidden_lines(notebook) -> set[str]:
+    """Every line of code between the hidden-test markers that is worth hiding: what feedback
+    redacts and what a grading service's report withholds a message for quoting. A line with
+    fewer than 6 letters and digits (``else:``, ``)``) is too common to give a test away."""
+    found: set[str] = set()
+    for cell in notebook.cells:
+        if cell.cell_type != "code" or HIDDEN_BEGIN not in cell.source:
+            continue
+        inside = False
+        for line in cell.source.splitlines():
+            if "BEGIN HIDDEN TESTS" in line or "END HIDDEN TESTS" in line:
+                inside = "BEGIN" in line
+            elif inside and sum(ch.isalnum() for ch in line) >= 6:
+                found.add(line.strip())
+    return found
+
+
 def is_learner_cell(cell) -> bool:
     """A code cell the learner could edit (not locked, not a test cell)."""
     return cell.get("cell_type") == "code" and not is_locked(cell) and not is_test_cell(cell)

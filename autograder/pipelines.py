@@ -192,7 +192,7 @@ class RedactHiddenTests(NbGraderPreprocessor):
     REDACTED = "[a line of a hidden test was removed from this output]"
 
     def preprocess(self, nb, resources):
-        self._hidden_lines = hidden_lines(nb)
+        self._hidden_lines = cells.hidden_lines(nb)
         return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, cell_index):
@@ -219,21 +219,6 @@ class RedactHiddenTests(NbGraderPreprocessor):
         for mime, value in output.get("data", {}).items():
             if isinstance(value, str) and (mime.startswith("text/") or mime.endswith("json")):
                 output.data[mime] = clean(value)
-
-
-def hidden_lines(nb) -> set[str]:
-    """Every line of code between the hidden-test markers that is worth hiding."""
-    found: set[str] = set()
-    for cell in nb.cells:
-        if cell.cell_type != "code" or cells.HIDDEN_BEGIN not in cell.source:
-            continue
-        inside = False
-        for line in cell.source.splitlines():
-            if "BEGIN HIDDEN TESTS" in line or "END HIDDEN TESTS" in line:
-                inside = "BEGIN" in line
-            elif inside and sum(ch.isalnum() for ch in line) >= 6:
-                found.add(line.strip())
-    return found
 
 
 def redact_lines(text: str, hidden: set[str], replacement: str) -> str:

@@ -12,6 +12,7 @@ conda cannot be solved on these machines, so this checks what can be checked off
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib.metadata as metadata
 import json
 import re
@@ -211,10 +212,8 @@ def test_the_excluded_packages_are_not_installed():
     assert excluded_packages() == ["rfc3987-syntax"]
     installed = []
     for name in excluded_packages():
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             installed.append(f"{name}=={metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            pass
     assert not installed, f"installed although excluded-packages.txt leaves them out: {installed}"
 
 

@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from grading_support import STUDENT, solution_answers, with_answers
 
-from autograder import course, pipelines
+from autograder import cells, course
 from autograder.grading import grade_notebook
 
 pytestmark = pytest.mark.slow
@@ -181,7 +181,7 @@ def test_learner_code_cannot_print_a_hidden_test(tmp_path):
     leaks = re.findall(r"LEAK (\S*)", printed)
     assert leaks, "the answer printed nothing"
     seen = "\n".join(base64.b64decode(leak).decode() for leak in leaks)
-    hidden = pipelines.hidden_lines(nbformat.read(course.source_notebook(ASSIGNMENT), as_version=4))
+    hidden = cells.hidden_lines(nbformat.read(course.source_notebook(ASSIGNMENT), as_version=4))
     assert hidden and not [line for line in hidden if line in seen]
 
 

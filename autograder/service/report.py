@@ -15,24 +15,11 @@ from .. import cells
 
 #: Characters of a failure message a learner sees.
 MAX_MESSAGE_CHARS = 400
-#: Hidden test lines shorter than this are too common to be a leak ("assert ok", "else:").
-MIN_LINE_CHARS = 10
 WITHHELD = ("this hidden test failed; its message quoted the test's own code, which stays with your "
             "instructor (does your function raise an error that prints what called it?)")
 
 
-def hidden_lines(master: Path) -> list[str]:
-    """The lines of the master's hidden tests worth looking for in a message."""
-    notebook = nbformat.read(str(master), as_version=4)
-    lines = []
-    for cell in notebook.cells:
-        if cells.is_hidden_test(cell):
-            lines += [line.strip() for line in cell.source.splitlines()
-                      if len(line.strip()) >= MIN_LINE_CHARS and not line.strip().startswith("###")]
-    return lines
-
-
-def _clean(text: str | None, secrets: list[str]) -> str | None:
+def _clean(text: str | None, secrets: set[str]) -> str | None:
     if text is None:
         return None
     if any(line in text for line in secrets) or "BEGIN HIDDEN TESTS" in text:
@@ -42,7 +29,7 @@ def _clean(text: str | None, secrets: list[str]) -> str | None:
 
 def public_report(report, master: Path, assignment: str) -> dict:
     """The learner's view of a :class:`autograder.grading.Report`, as JSON-ready data."""
-    secrets = hidden_lines(master)
+    secrets = cells.hidden_lines(nbformat.read(str(master), as_version=4))  # what feedback redacts too
     return {
         "assignment": assignment,
         "score": report.score,

@@ -35,11 +35,10 @@ import corpus
 import nbformat
 import pytest
 
-from autograder import course
+from autograder import cells, course
 from autograder.grading import grade_notebook
 from autograder.service import config as grading
 from autograder.service.client import request
-from autograder.service.report import hidden_lines
 
 from .conftest import CHECKS_PER_HOUR, running_class
 
@@ -221,7 +220,8 @@ def test_a_report_never_carries_hidden_test_code(hub):
     leak = "def compose_derivative(df, g, dg):\n    raise ValueError('\\n'.join(In))\n"
     answer = hub.check(leaker, with_answer(leak))
     text = json.dumps(answer)
-    leaked = [line for line in hidden_lines(course.source_notebook(ASSIGNMENT)) if json.dumps(line)[1:-1] in text]
+    hidden = cells.hidden_lines(nbformat.read(course.source_notebook(ASSIGNMENT), as_version=4))
+    leaked = [line for line in hidden if json.dumps(line)[1:-1] in text]
     assert not leaked, leaked
     hidden = next(t for t in answer["report"]["tests"] if t["grade_id"] == "test_compose_derivative_hidden")
     assert not hidden["passed"] and hidden["message"], hidden  # the learner's history came back: no test in it
