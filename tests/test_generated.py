@@ -1,7 +1,7 @@
 """exercises/ and solutions/ are exactly what source/ generates: nobody edits them by hand."""
 
+import ast
 import io
-import re
 import shutil
 import tokenize
 
@@ -56,6 +56,12 @@ def _uses_torch(source: str) -> bool:
     return any(token.type == tokenize.NAME and token.string == "torch" for token in tokens)
 
 
+def _imports_torch(source: str) -> bool:
+    """Whether the cell itself has an ``import torch`` statement."""
+    return any(isinstance(node, ast.Import) and any(alias.name == "torch" for alias in node.names)
+               for node in ast.walk(ast.parse(source)))
+
+
 @pytest.mark.parametrize("assignment_id", course.assignment_ids())
 def test_a_graded_kernel_imports_torch_only_where_learner_code_uses_it(assignment_id):
     """torch costs a graded kernel 1.5 to 2.5 s: the set-up cell imports it only for a step whose
@@ -70,5 +76,5 @@ def test_a_graded_kernel_imports_torch_only_where_learner_code_uses_it(assignmen
     if not answers_use_torch:
         tests = [meta["grade_id"] for meta, source in code
                  if meta.get("grade") and not meta.get("solution") and _uses_torch(source)
-                 and not re.search(r"^import torch$", source, re.M)]
+                 and not _imports_torch(source)]
         assert not tests, f"{assignment_id}: these test cells use torch without importing it: {tests}"
