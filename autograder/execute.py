@@ -169,8 +169,7 @@ def kernel_setup(setup: str) -> str:
     kept = {name.removesuffix(".py") for name in sandbox.KERNEL_MODULES}
     lines = setup.splitlines()
     for node in reversed(tree.body):
-        names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
-                 else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+        names = tamper.imported_modules(node)
         if any(n.split(".")[0] == "autograder" and n.split(".")[-1] not in kept for n in names):
             del lines[node.lineno - 1:node.end_lineno]
     return "\n".join(lines)

@@ -41,6 +41,16 @@ def python_source(cell_source: str) -> str:
     return TransformerManager().transform_cell(cell_source)
 
 
+def imported_modules(node: ast.AST) -> list[str]:
+    """The modules an ``import`` or ``from ... import`` statement names (none for a relative import
+    or any other statement)."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if isinstance(node, ast.ImportFrom) and not node.level:
+        return [node.module or ""]
+    return []
+
+
 def scan(source: str) -> list[Finding]:
     """Every import of the course's own code in ``source`` (empty for the learner's own code)."""
     try:
@@ -49,14 +59,8 @@ def scan(source: str) -> list[Finding]:
         return []  # it fails when run, with the learner's own SyntaxError
     findings = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            modules = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and not node.level:
-            modules = [node.module or ""]
-        else:
-            continue
         findings.update(Finding(node.lineno, f"imports `{module}`, {COURSE_CODE}")
-                        for module in modules if module.split(".")[0] in COURSE_MODULES)
+                        for module in imported_modules(node) if module.split(".")[0] in COURSE_MODULES)
     return sorted(findings, key=lambda f: (f.line, f.what))
 
 

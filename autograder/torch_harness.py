@@ -48,6 +48,17 @@ def _tensor(array, requires_grad: bool = False) -> torch.Tensor:
     return torch.tensor(np.asarray(array), requires_grad=requires_grad)
 
 
+def _arrays(model: nn.Module) -> dict:
+    """The model's parameters as data (name: array)."""
+    return {name: as_data(p) for name, p in model.named_parameters()}
+
+
+def _holding(model: nn.Module, state: dict) -> nn.Module:
+    """``model`` with its parameters set to ``state`` (name: array)."""
+    model.load_state_dict({name: _tensor(value) for name, value in state.items()})
+    return model
+
+
 def run_function(function, inputs: list, grad_out) -> dict:
     """``function.apply`` on float64 tensors made from ``inputs``, then its backward called
     directly (through the output's graph node) with ``grad_out``.
@@ -90,7 +101,7 @@ def module_parameters(module_class, sizes: list, seed: int) -> dict:
         model = _built(module_class, sizes, seed)
     except AttributeError as error:
         return {"init_error": str(error), "parameters": {}}
-    return {"init_error": None, "parameters": {name: as_data(p) for name, p in model.named_parameters()}}
+    return {"init_error": None, "parameters": _arrays(model)}
 
 
 def run_module(module_class, sizes: list, x, seed: int, sgd_steps: int = 0, target=None, lr: float = 0.1) -> dict:
@@ -116,16 +127,14 @@ def run_module(module_class, sizes: list, x, seed: int, sgd_steps: int = 0, targ
             optimizer.zero_grad()
             nn.functional.mse_loss(model(x), target).backward()
             optimizer.step()
-        answer["trained"] = {name: as_data(p) for name, p in model.named_parameters()}
+        answer["trained"] = _arrays(model)
     return answer
 
 
 def sequential(layers: list, state: dict) -> nn.Sequential:
     """A float64 ``nn.Sequential`` of ``layers`` (``[["Linear", 3, 4], ["Tanh"], ...]``) holding
     the parameters ``state`` (name: array)."""
-    model = nn.Sequential(*(LAYERS[name](*sizes) for name, *sizes in layers)).double()
-    model.load_state_dict({name: _tensor(value) for name, value in state.items()})
-    return model
+    return _holding(nn.Sequential(*(LAYERS[name](*sizes) for name, *sizes in layers)).double(), state)
 
 
 def flat_parameters(model: nn.Module) -> np.ndarray:
@@ -163,9 +172,7 @@ class TwoLayerTanh(nn.Module):
 def two_layer_tanh(state: dict) -> TwoLayerTanh:
     """A :class:`TwoLayerTanh` holding the parameters ``state`` (its sizes read from them)."""
     n_hidden, n_in = np.shape(state["fc1.weight"])
-    model = TwoLayerTanh(n_in, n_hidden, np.shape(state["fc2.weight"])[0])
-    model.load_state_dict({name: _tensor(value) for name, value in state.items()})
-    return model
+    return _holding(TwoLayerTanh(n_in, n_hidden, np.shape(state["fc2.weight"])[0]), state)
 
 
 def run_hidden_gradient(hidden_gradient, state: dict, loss: str, X, y, stale_grads: bool = False) -> dict:
@@ -185,4 +192,4 @@ def run_hidden_gradient(hidden_gradient, state: dict, loss: str, X, y, stale_gra
             raise
         dh = None
     return {"dh": dh.copy() if type(dh) is np.ndarray else None, "dh_type": type_name(dh),
-            "parameters": {name: as_data(p) for name, p in model.named_parameters()}}
+            "parameters": _arrays(model)}
