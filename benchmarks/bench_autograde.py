@@ -5,7 +5,7 @@ assignment are collected into two identical course folders. One is graded by the
 ``nbgrader autograde ASSIGNMENT`` command, assignment after assignment (nbgrader is serial);
 the other by ``autograder.classroom.grade_class`` on every core. Both use the course's
 configuration, so the grades must be identical (checked and printed). Printed: both wall
-times, the speed-up, and what one notebook costs against a bare kernel start.
+times, the speed-up, and what one notebook costs against a bare kernel start, overall and per step.
 
 ``BENCH_AUTOGRADE_N`` sets N (default 24). Infinite loops are left out: their time limit
 would dominate both runs equally.
@@ -108,6 +108,11 @@ def main() -> None:
         print(f"bare kernel start + stop:      {kernel:5.2f} s")
         print(f"one graded notebook (worker):  {per_notebook:5.2f} s  -> overhead {per_notebook - kernel:+.2f} s "
               "over a bare kernel (nbgrader bookkeeping, sandbox, the notebook's own cells)")
+        # What a graded notebook costs per step (a step whose kernel imports torch pays for it here).
+        for assignment in assignments:
+            times = [o.seconds for o in graded if o.assignment_id == assignment]
+            if times:
+                print(f"  {assignment:<28} {sum(times) / len(times):5.2f} s per notebook ({len(times)} graded)")
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
 
