@@ -20,6 +20,7 @@ import pytest
 from autograder import course
 
 from . import CHROMIUM, unavailable_reason
+from . import jupyterlab as lab
 from .server import LabServer
 
 # Flags measured to work as root and offline (../shared/FIELD-NOTES.md).
@@ -107,23 +108,49 @@ def console() -> Console:
     return Console()
 
 
-@pytest.fixture
-def page(browser, lab_server, console, request) -> Iterator:
-    """A fresh browser context and page; its console is recorded, and a screenshot kept on failure.
+@pytest.fixture(scope="session")
+def _jupyterlab_page(browser, lab_server) -> Iterator[tuple]:
+    """One browser page with JupyterLab loaded, for the whole session, and where its console goes.
 
-    Afterwards the server's kernels are shut down, so that tests do not pile up idle kernels.
-    """
+    Loading JupyterLab costs the browser about 4 s of CPU; a learner loads it once and opens
+    notebook after notebook in it, and so do the tests (:func:`jupyterlab.open_notebook`)."""
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     page.set_default_timeout(30_000)
-    page.on("console", lambda message: console.messages.append((message.type, message.text)))
-    page.on("pageerror", lambda error: console.messages.append(("pageerror", str(error))))
+    sink: dict[str, Console | None] = {"console": None}
+
+    def record(kind: str, text: str) -> None:
+        if sink["console"] is not None:
+            sink["console"].messages.append((kind, text))
+
+    page.on("console", lambda message: record(message.type, message.text))
+    page.on("pageerror", lambda error: record("pageerror", str(error)))
+    lab.load_app(page, lab_server.lab_url())
+    yield page, sink
+    context.close()
+
+
+@pytest.fixture
+def page(_jupyterlab_page, lab_server, console, request) -> Iterator:
+    """The loaded JupyterLab, its console recorded for this test, and a screenshot kept on failure.
+
+    Afterwards every tab the test opened is closed and the server's kernels are shut down, so
+    that the next test starts from an empty JupyterLab. After a failure JupyterLab is loaded
+    afresh: whatever the failure left on the page (a dialog, a log entry) must not fail the next test.
+    """
+    page, sink = _jupyterlab_page
+    sink["console"] = console
     yield page
+    sink["console"] = None
     report = getattr(request.node, "rep_call", None)
+    failed = report is None or report.failed
     if report is not None and report.failed:
         save_screenshot(page, f"{request.node.name}-FAILED")
-    context.close()
+    if not failed:
+        lab.close_documents(page)
     lab_server.shut_down_kernels()
+    if failed:
+        lab.load_app(page, lab_server.lab_url())
 
 
 @pytest.hookimpl(wrapper=True)

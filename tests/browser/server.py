@@ -160,6 +160,8 @@ class LabServer:
             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
             f"--ServerApp.token={self.token}", f"--ServerApp.root_dir={self.root}",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            # window.jupyterapp: the tests open notebooks in one loaded JupyterLab (jupyterlab.open_notebook).
+            "--LabApp.expose_app_in_browser=True",
         ]
         with self.log_path.open("wb") as log:
             # A session of its own: stop() can signal the server and everything in its group.

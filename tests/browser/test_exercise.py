@@ -37,7 +37,7 @@ def wait_for_saved(path, text: str, timeout_s: float = 30) -> str:
 
 
 def test_exercise_typed_solution_is_graded_by_the_self_check(page, lab_server):
-    panel = lab.open_notebook(page, lab_server.lab_url(EXERCISE))
+    panel = lab.open_notebook(page, EXERCISE)
 
     # Type the solution over the stub, as a learner would.
     cell = lab.cell_containing(panel, f"def {SOLVED_FUNCTION}(")

@@ -31,9 +31,9 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
-def test_lesson_in_jupyterlab(page, lab_server, console, lesson):
+def test_lesson_in_jupyterlab(page, console, lesson):
     """Run all, then use every lab and answer a quiz: nothing red anywhere, every figure responds."""
-    panel = lab.open_notebook(page, lab_server.lab_url(f"{course.LESSONS_DIR}/{lesson.name}"))
+    panel = lab.open_notebook(page, f"{course.LESSONS_DIR}/{lesson.name}")
     state = lab.run_all(page, panel)
     assert_no_errors(panel, f"{lesson.name} after Run All")
     assert state["unrun"] == 0, f"{state['unrun']} cells of {lesson.name} did not run"

@@ -37,15 +37,13 @@ def released(lab_server):
     return ASSIGNMENT
 
 
-def open_panel(page, lab_server, item: str):
-    page.goto(lab_server.lab_url())
-    page.locator("#jp-main-statusbar").wait_for()
+def open_panel(page, item: str):
     lab.menu(page, "Nbgrader", item)
     return page.locator(".jp-MainAreaWidget:visible").last
 
 
 def test_formgrader_lists_the_course_assignments(page, lab_server, console, released):
-    panel = open_panel(page, lab_server, "Formgrader")
+    panel = open_panel(page, "Formgrader")
     frame = panel.frame_locator("iframe")
     row = frame.locator("#main-table tr, table tr").filter(has_text=released).first
     row.wait_for(timeout=60_000)
@@ -55,7 +53,7 @@ def test_formgrader_lists_the_course_assignments(page, lab_server, console, rele
 
 
 def test_assignment_list_fetches_the_released_assignment(page, lab_server, console, released):
-    panel = open_panel(page, lab_server, "Assignment List")
+    panel = open_panel(page, "Assignment List")
     released_list = panel.locator("#released_assignments_list")
     released_list.get_by_text(released, exact=True).wait_for(timeout=60_000)
     save_screenshot(page, "nbgrader-assignment-list")

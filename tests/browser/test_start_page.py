@@ -49,7 +49,7 @@ def linked_paths(panel) -> list[str]:
 def test_start_page_links_every_lesson_and_exercise_and_the_links_open(page, lab_server, console):
     """Every lesson and exercise is linked, and clicking a lesson link and an exercise link opens
     each as a notebook tab, kernel ready."""
-    panel = lab.open_notebook(page, lab_server.lab_url(START_PAGE))
+    panel = lab.open_notebook(page, START_PAGE)
     save_screenshot(page, "start_page")
     linked = linked_paths(panel)
 
