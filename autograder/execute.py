@@ -447,9 +447,7 @@ class KernelTransport:
     """
 
     def __init__(self, km, agent_name: str, max_output_chars: int, grace: float) -> None:
-        from jupyter_client.blocking import BlockingKernelClient
-
-        self.client = BlockingKernelClient()
+        self.client = sandbox.ReadyBlockingKernelClient()
         self.client.load_connection_info(km.get_connection_info())
         self.client.start_channels(shell=True, iopub=True, stdin=True, hb=False, control=True)
         self.client.wait_for_ready(timeout=30)

@@ -43,10 +43,16 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+from queue import Empty
 
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Dict, Integer, List, Unicode
+from jupyter_client.utils import run_sync
+from jupyter_core.utils import ensure_async
+from traitlets import Dict, DottedObjectName, Integer, List, Type, Unicode
 
 from .course import (
     CPU_LIMIT_SECONDS,
@@ -261,8 +267,51 @@ def remove_scratch(scratch: Path) -> None:
     shutil.rmtree(scratch, ignore_errors=True)
 
 
+async def _wait_for_ready(client, timeout: float | None = None) -> None:
+    """jupyter_client's ``wait_for_ready`` without its last step, which listens to IOPub until it
+    has been silent for 0.2 s: a fixed 0.2 s on every kernel start, twice per grade (nbclient's client
+    and the judge's), where every reader of IOPub here takes only the messages of its own requests.
+
+    Kept: the kernel answers ``kernel_info`` on the shell channel, and IOPub carries a message after
+    it (it is connected, so no output of the first cell is lost); else the request is sent again."""
+    deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+    while True:
+        client.kernel_info()
+        try:
+            reply = await ensure_async(client.shell_channel.get_msg(timeout=1))
+        except Empty:
+            reply = None
+        if reply is not None and reply["msg_type"] == "kernel_info_reply":
+            try:
+                await ensure_async(client.iopub_channel.get_msg(timeout=0.2))
+            except Empty:
+                pass
+            else:
+                client._handle_kernel_info_reply(reply)
+                return
+        if not await ensure_async(client.is_alive()):
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+
+
+class ReadyAsyncKernelClient(AsyncKernelClient):
+    """nbclient's client of a grading kernel (:func:`_wait_for_ready`)."""
+
+    wait_for_ready = _wait_for_ready
+
+
+class ReadyBlockingKernelClient(BlockingKernelClient):
+    """The judge's client of a grading kernel (:func:`_wait_for_ready`)."""
+
+    wait_for_ready = run_sync(_wait_for_ready)
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel in a scratch directory, over IPC sockets, as ``uid`` when one is given."""
+
+    client_class = DottedObjectName("autograder.sandbox.ReadyAsyncKernelClient")
+    client_factory = Type(ReadyAsyncKernelClient)
 
     scratch = Unicode("", help="the scratch directory of this kernel").tag(config=False)
     uid = Integer(None, allow_none=True, help="run the kernel as this uid (needs root)").tag(config=False)

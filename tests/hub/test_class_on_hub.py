@@ -402,7 +402,8 @@ def test_a_students_kernel_cannot_open_the_masters(sessions, settings):
     shutil.chown(path, user, user)
     page = sessions.page(user)
     # Wait for the kernel before running: a Shift+Enter pressed while the notebook is still loading is lost.
-    panel = lab.open_notebook(page, f"{settings.url}/user/{user}/lab/tree/probe.ipynb")
+    page.goto(f"{settings.url}/user/{user}/lab/tree/probe.ipynb")
+    panel = lab.wait_for_notebook(page)
     state = lab.run_all(page, panel)
     assert not lab.error_outputs(panel), lab.error_outputs(panel)
     output = panel.locator(".jp-OutputArea-output").first
