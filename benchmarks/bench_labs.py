@@ -121,7 +121,8 @@ def browser_side() -> dict[str, np.ndarray] | str:
                 try:
                     page = browser.new_page(viewport=VIEWPORT)
                     page.set_default_timeout(60_000)
-                    panel = jl.open_notebook(page, server.lab_url("lessons/bench_labs.ipynb"))
+                    jl.load_app(page, server.lab_url())
+                    panel = jl.open_notebook(page, "lessons/bench_labs.ipynb")
                     jl.run_all(page, panel)
                     for name in LABS:
                         results[name] = _time_moves(page, jl.cell_containing(panel, f"# {name}"), jl)
