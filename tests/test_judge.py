@@ -204,9 +204,18 @@ def test_the_codec_never_unpickles_and_refuses_objects():
     assert (back["b"][0] == value["b"][0]).all() and back["b"][1].dtype == np.float32
     buffer = io.BytesIO()
     np.save(buffer, np.array([object()], dtype=object), allow_pickle=True)
-    pickled = {"array": base64.b64encode(buffer.getvalue()).decode()}
-    with pytest.raises(CodecError):
-        decode(pickled, refuse)
+    pickled = base64.b64encode(buffer.getvalue()).decode()
+    pointer = base64.b64encode(np.array([id(value)], dtype=np.uint64).tobytes()).decode()
+    forged = [
+        {"array": pickled},  # a pickled .npy file
+        {"array": ["|O", [1], pointer]},  # an object array: its bytes would be a pointer
+        {"array": ["<U1", [1], base64.b64encode(b"abcd").decode()]},  # text, not numbers
+        {"array": ["<f8", [2], pointer]},  # fewer bytes than its shape needs
+        {"scalar": ["<f8", [2], base64.b64encode(np.zeros(2).tobytes()).decode()]},  # a "scalar" with a shape
+    ]
+    for data in forged:
+        with pytest.raises(CodecError):
+            decode(data, refuse)
     with pytest.raises(TypeError):
         encode(object(), refuse)
     with pytest.raises(CodecError):
