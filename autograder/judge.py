@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import io
 import itertools
 import linecache
@@ -200,6 +201,12 @@ def _streams(out: io.StringIO, err: io.StringIO) -> list[NotebookNode]:
             for name, buffer in (("stdout", out), ("stderr", err)) if buffer.getvalue()]
 
 
+@functools.lru_cache(maxsize=4096)
+def _compiled(python: str, name: str):
+    """A cell's code, compiled once: every submission runs the same test cells."""
+    return compile(python, name, "exec")
+
+
 def run_source(source: str, namespace: dict, on_error=None, name: str = "<cell>") -> list[NotebookNode]:
     """Run ``source`` in ``namespace`` as a kernel would; its outputs as notebook outputs.
 
@@ -211,7 +218,7 @@ def run_source(source: str, namespace: dict, on_error=None, name: str = "<cell>"
         try:
             python = tamper.python_source(source)
             linecache.cache[name] = (len(python), None, python.splitlines(True), name)
-            exec(compile(python, name, "exec"), namespace)
+            exec(_compiled(python, name), namespace)
         except KeyboardInterrupt:
             raise
         except BaseException as error:  # noqa: BLE001 - a kernel reports every exception, SystemExit included
