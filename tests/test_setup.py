@@ -19,6 +19,20 @@ def test_an_installed_venv_is_up_to_date_for_make(stamp):
     assert question.returncode == 0, f"`make` would reinstall {stamp}: the set-up is not idempotent"
 
 
+def test_make_lets_python_keep_the_bytecode_it_compiles():
+    """The venv is not compiled at install (Makefile): Python writes a module's bytecode when a
+    process first imports it, and every later process reads it instead of compiling again."""
+    if not (course.REPO_ROOT / STAMPS[1]).exists():
+        pytest.skip(f"{STAMPS[1]} is absent: this suite was not started through `make test`")
+    import importlib.util
+    import sys
+
+    import autograder.grading
+
+    assert not sys.dont_write_bytecode, "make's commands must not inherit PYTHONDONTWRITEBYTECODE (Makefile)"
+    assert Path(importlib.util.cache_from_source(autograder.grading.__file__)).is_file()
+
+
 def test_changing_the_pins_triggers_a_reinstall():
     # --what-if pretends requirements.txt changed; --dry-run only prints what make would do.
     plan = subprocess.run(
