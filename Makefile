@@ -13,8 +13,9 @@ export PATH := $(BIN):$(PATH)
 export JUPYTER_PLATFORM_DIRS := 1
 # Python writes a module's bytecode the first time a process imports it (some environments turn
 # that off): the 3,400 of the venv's 12,500 files the course imports are compiled once, in use,
-# instead of all of them at install (21 s of a fresh set-up). A grading kernel, jailed as another
-# user, cannot write in the venv; it reads what the course's own processes wrote.
+# instead of all of them at install (21 s of a fresh set-up), and the course's own code, which no
+# install compiles, once instead of in every kernel and grader. A grading kernel, jailed as
+# another user, writes nothing; it reads what the course's own processes wrote.
 unexport PYTHONDONTWRITEBYTECODE
 
 RUNTIME_STAMP := $(VENV)/.runtime-installed
