@@ -1,6 +1,6 @@
 """Fixtures for the browser tests: one JupyterLab server and one Chromium for the whole session.
 
-Chromium is Debian's (``apt-get install chromium``), driven by Playwright; the tests never
+Chromium is Debian's (``apt-get install chromium-headless-shell``), driven by Playwright; the tests never
 download a browser. Where it is missing the tests skip and say so, except in CI (``CI=true``),
 where a skipped browser test would hide a broken course, so they fail instead.
 """

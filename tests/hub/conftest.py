@@ -63,7 +63,7 @@ def check_prerequisites() -> None:
     except ImportError:
         unavailable("the Python package playwright is not installed (pip install -r requirements-dev.txt)")
     if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
-        unavailable(f"Chromium is not at {CHROMIUM} (apt-get install chromium)")
+        unavailable(f"Chromium is not at {CHROMIUM} (apt-get install chromium-headless-shell)")
 
 
 @contextlib.contextmanager
