@@ -202,8 +202,17 @@ def _streams(out: io.StringIO, err: io.StringIO) -> list[NotebookNode]:
 
 
 @functools.lru_cache(maxsize=4096)
+def _python(source: str) -> str:
+    """A cell as the kernel runs it (IPython's magics turned into Python), made once: every
+    submission runs the same test cells, and IPython tokenizes each of their lines. Only what
+    :func:`run_source` runs is remembered: test cells, and the suite's trusted answers in process,
+    never a learner's notebook (a class's learners could fill a long-lived grader's memory)."""
+    return tamper.python_source(source)
+
+
+@functools.lru_cache(maxsize=4096)
 def _compiled(python: str, name: str):
-    """A cell's code, compiled once: every submission runs the same test cells."""
+    """A cell's code, compiled once (as :func:`_python`)."""
     return compile(python, name, "exec")
 
 
@@ -216,7 +225,7 @@ def run_source(source: str, namespace: dict, on_error=None, name: str = "<cell>"
     outputs = []
     with captured() as (out, err):
         try:
-            python = tamper.python_source(source)
+            python = _python(source)
             linecache.cache[name] = (len(python), None, python.splitlines(True), name)
             exec(_compiled(python, name), namespace)
         except KeyboardInterrupt:

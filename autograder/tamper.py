@@ -14,7 +14,6 @@ Ordinary code is never refused: the rule looks at imports only.
 from __future__ import annotations
 
 import ast
-import functools
 from dataclasses import dataclass
 
 #: The course's own code: a graded answer taken from it is not the learner's.
@@ -33,11 +32,8 @@ class Finding:
         return f"line {self.line}: {self.what}"
 
 
-@functools.lru_cache(maxsize=4096)
 def python_source(cell_source: str) -> str:
-    """The cell as the kernel runs it: IPython magics turned into plain Python.
-
-    Remembered: every submission runs the same test cells, and IPython tokenizes each line."""
+    """The cell as the kernel runs it: IPython magics turned into plain Python."""
     try:
         from IPython.core.inputtransformer2 import TransformerManager
     except ImportError:  # pragma: no cover - IPython always comes with the kernel
